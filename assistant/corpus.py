@@ -1,0 +1,137 @@
+"""Collection definitions (corpora/*.yaml) and per-document metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.errors import ConfigError
+
+AUDIENCES = ("public", "agents")
+_LAW_NUMBER = re.compile(r"(?<![\d])(\d{1,3})[-._](\d{2,4})(?:[-._](\d{1,4}))?(?![\d])")
+
+
+@dataclass
+class DocumentMeta:
+    title: str | None = None
+    reference: str | None = None
+    law_numbers: list[str] = field(default_factory=list)
+    in_force_from: dt.date | None = None
+    in_force_until: dt.date | None = None
+    supersedes: list[str] = field(default_factory=list)
+    superseded_by: str | None = None
+    parallel: str | None = None
+    source_url: str | None = None
+    language: str | None = None
+
+
+@dataclass
+class Collection:
+    name: str
+    audience: str = "public"
+    language: str = "fr"
+    folder: str | None = None
+    description: str = ""
+    documents: dict[str, DocumentMeta] = field(default_factory=dict)
+    definition_path: Path | None = None
+
+
+def _date(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _doc_meta(raw: dict[str, Any]) -> DocumentMeta:
+    supersedes = raw.get("supersedes") or []
+    return DocumentMeta(
+        title=raw.get("title"),
+        reference=raw.get("reference"),
+        law_numbers=[normalise_law_number(n) for n in raw.get("law_numbers") or []],
+        in_force_from=_date(raw.get("in_force_from")),
+        in_force_until=_date(raw.get("in_force_until")),
+        supersedes=[supersedes] if isinstance(supersedes, str) else list(supersedes),
+        superseded_by=raw.get("superseded_by"),
+        parallel=raw.get("parallel"),
+        source_url=raw.get("source_url"),
+        language=raw.get("language"),
+    )
+
+
+def load_collections(definitions_dir: Path) -> dict[str, Collection]:
+    out: dict[str, Collection] = {}
+    for path in sorted(definitions_dir.glob("*.yaml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: invalid YAML ({exc}). Fix the collection definition.") from exc
+        name = raw.get("name") or path.stem
+        audience = raw.get("audience", "public")
+        if audience not in AUDIENCES:
+            raise ConfigError(f"{path}: audience must be one of {AUDIENCES}, got {audience!r}.")
+        docs = {fname: _doc_meta(meta or {}) for fname, meta in (raw.get("documents") or {}).items()}
+        out[name] = Collection(
+            name=name,
+            audience=audience,
+            language=raw.get("language", "fr"),
+            folder=raw.get("folder", name),
+            description=raw.get("description", ""),
+            documents=docs,
+            definition_path=path,
+        )
+    return out
+
+
+def save_document_meta(collection: Collection, filename: str, meta: DocumentMeta) -> None:
+    """Write one document's metadata back into its collection's YAML (admin edits)."""
+    if collection.definition_path is None:
+        raise ConfigError(f"Collection {collection.name} has no definition file to update.")
+    raw = yaml.safe_load(collection.definition_path.read_text(encoding="utf-8")) or {}
+    docs = raw.setdefault("documents", {}) or {}
+    entry = {
+        k: (v.isoformat() if isinstance(v, dt.date) else v)
+        for k, v in meta.__dict__.items()
+        if v not in (None, [], "")
+    }
+    docs[filename] = entry
+    raw["documents"] = docs
+    collection.definition_path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    collection.documents[filename] = meta
+
+
+def normalise_law_number(text: str) -> str:
+    """`65.99`, `65-99`, `65/99` and `2.25.983` all become dash-separated keys."""
+    return re.sub(r"\s*[./_-]\s*", "-", text.strip())
+
+
+def infer_law_numbers(text: str) -> list[str]:
+    found = []
+    for m in _LAW_NUMBER.finditer(text):
+        found.append("-".join(g for g in m.groups() if g))
+    return list(dict.fromkeys(found))
+
+
+def title_from_filename(path: Path) -> str:
+    stem = re.sub(r"[_]+", " ", path.stem)
+    return re.sub(r"\s+", " ", stem).strip()
+
+
+def collection_for(path: Path, corpus_dir: Path, collections: dict[str, Collection]) -> Collection:
+    """The collection a file belongs to: by its folder under the corpus directory."""
+    try:
+        rel = path.resolve().relative_to(corpus_dir.resolve())
+        folder = rel.parts[0] if len(rel.parts) > 1 else None
+    except ValueError:
+        folder = path.parent.name
+    for coll in collections.values():
+        if folder and coll.folder == folder:
+            return coll
+    name = folder or "default"
+    return collections.setdefault(name, Collection(name=name, folder=name))

@@ -1,0 +1,37 @@
+"""Dalil's error tree. Every message says what went wrong and how to fix it."""
+
+
+class DalilError(Exception):
+    """Base class of every error Dalil raises on purpose."""
+
+
+class ConfigError(DalilError):
+    """A setting is missing or inconsistent."""
+
+
+class IngestError(DalilError):
+    """A document could not be ingested; the rest of the batch is unaffected."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class IndexMismatchError(DalilError):
+    """The index was built with another embedding model or dimension."""
+
+
+class IndexLockedError(DalilError):
+    """Another process holds the embedded index."""
+
+
+class QueryError(DalilError):
+    """A query cannot be run as given (bad date, unknown collection, empty text...)."""
+
+
+class LLMError(DalilError):
+    """The language model failed, timed out or returned nothing usable."""
+
+
+class DatasetError(DalilError):
+    """An evaluation dataset line is malformed."""

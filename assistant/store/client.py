@@ -1,0 +1,205 @@
+"""qdrant-client: a Qdrant server or cluster (DALIL_QDRANT_URL), or its local mode for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+
+from assistant.errors import IndexLockedError
+from assistant.settings import Settings
+from assistant.sparse import SparseVector
+from assistant.store import (
+    DENSE,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    SPARSE,
+    ChunkPoint,
+    Hit,
+    IndexMeta,
+    Where,
+    point_id,
+)
+
+_BATCH = 256
+
+
+def _match(key: str, values: list[Any]) -> models.FieldCondition:
+    if len(values) == 1:
+        return models.FieldCondition(key=key, match=models.MatchValue(value=values[0]))
+    return models.FieldCondition(key=key, match=models.MatchAny(any=values))
+
+
+def to_filter(where: Where | None) -> models.Filter | None:
+    if where is None or where.is_empty():
+        return None
+    must: list[Any] = []
+    must_not: list[Any] = []
+    for key, values in (
+        ("collection", where.collections),
+        ("language", where.languages),
+        ("audience", where.audiences),
+        ("doc_id", where.doc_ids),
+        ("article_key", where.article_keys),
+        ("ref_keys", where.ref_keys),
+    ):
+        if values:
+            must.append(_match(key, list(values)))
+    if where.version is not None:
+        must.append(_match("version", [where.version]))
+    if where.exclude_version is not None:
+        must_not.append(_match("version", [where.exclude_version]))
+    if where.in_force_on is not None:
+        must.append(models.FieldCondition(key="valid_from", range=models.Range(lte=where.in_force_on)))
+        must.append(models.FieldCondition(key="valid_until", range=models.Range(gt=where.in_force_on)))
+    return models.Filter(must=must or None, must_not=must_not or None)
+
+
+class ClientStore:
+    def __init__(self, settings: Settings, path: str | None = None, client: QdrantClient | None = None) -> None:
+        self.name = settings.qdrant_collection
+        self._shards = settings.qdrant_shards
+        self._replicas = settings.qdrant_replicas
+        self._server = bool(settings.qdrant_url)
+        if client is not None:
+            self.client = client
+        elif settings.qdrant_url:
+            key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+            self.client = QdrantClient(url=settings.qdrant_url, api_key=key, timeout=30)
+        else:
+            try:
+                self.client = QdrantClient(path=path or ":memory:")
+            except RuntimeError as exc:
+                raise IndexLockedError(
+                    f"Cannot open the local Qdrant folder {path}: {exc}. Stop the other Dalil process."
+                ) from exc
+
+    @property
+    def _meta_name(self) -> str:
+        return f"{self.name}__meta"
+
+    def stored_meta(self) -> IndexMeta | None:
+        if not self.client.collection_exists(self._meta_name):
+            return None
+        points = self.client.retrieve(self._meta_name, ids=[1], with_payload=True)
+        if not points or not points[0].payload:
+            return None
+        return IndexMeta(**points[0].payload)
+
+    def open(self, meta: IndexMeta) -> None:
+        stored = self.stored_meta()
+        if stored is not None and self.client.collection_exists(self.name):
+            meta.check(stored)
+            return
+        for name in (self.name, self._meta_name):
+            if self.client.collection_exists(name):
+                self.client.delete_collection(name)
+        extra: dict[str, Any] = {}
+        if self._server:
+            extra = {"shard_number": self._shards, "replication_factor": self._replicas}
+        self.client.create_collection(
+            self.name,
+            vectors_config={DENSE: models.VectorParams(size=meta.dim, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            **extra,
+        )
+        for field in KEYWORD_FIELDS:
+            self.client.create_payload_index(self.name, field, models.PayloadSchemaType.KEYWORD)
+        for field in INTEGER_FIELDS:
+            self.client.create_payload_index(self.name, field, models.PayloadSchemaType.INTEGER)
+        self.client.create_collection(
+            self._meta_name, vectors_config=models.VectorParams(size=1, distance=models.Distance.DOT)
+        )
+        self.client.upsert(
+            self._meta_name, [models.PointStruct(id=1, vector=[1.0], payload=dict(meta.__dict__))]
+        )
+
+    def upsert(self, points: list[ChunkPoint]) -> None:
+        for start in range(0, len(points), _BATCH):
+            batch = [
+                models.PointStruct(
+                    id=point_id(p.chunk_id),
+                    vector={
+                        DENSE: [float(x) for x in p.dense],
+                        SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
+                    },
+                    payload=p.payload,
+                )
+                for p in points[start : start + _BATCH]
+            ]
+            self.client.upsert(self.name, batch, wait=True)
+
+    def delete(self, where: Where) -> None:
+        flt = to_filter(where)
+        if flt is None:
+            raise ValueError("refusing to delete with an empty filter")
+        self.client.delete(self.name, points_selector=models.FilterSelector(filter=flt), wait=True)
+
+    def count(self, where: Where | None = None) -> int:
+        return int(self.client.count(self.name, count_filter=to_filter(where), exact=True).count)
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        ids = {point_id(c): c for c in chunk_ids}
+        out: dict[str, np.ndarray] = {}
+        for rec in self.client.retrieve(self.name, ids=list(ids), with_vectors=[DENSE], with_payload=False):
+            vec = rec.vector
+            if isinstance(vec, dict) and DENSE in vec:
+                out[ids[str(rec.id)]] = np.asarray(vec[DENSE], dtype=np.float32)
+        return out
+
+    def query(
+        self,
+        dense: np.ndarray | None,
+        sparse: SparseVector | None,
+        where: Where | None,
+        limit: int,
+        prefetch: int = 50,
+    ) -> list[Hit]:
+        flt = to_filter(where)
+        dq = [float(x) for x in dense] if dense is not None else None
+        sq = models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse and sparse.indices else None
+        if dq is not None and sq is not None:
+            res = self.client.query_points(
+                self.name,
+                prefetch=[
+                    models.Prefetch(query=dq, using=DENSE, limit=prefetch, filter=flt),
+                    models.Prefetch(query=sq, using=SPARSE, limit=prefetch, filter=flt),
+                ],
+                query=models.FusionQuery(fusion=models.Fusion.RRF),
+                limit=limit,
+                with_payload=True,
+            )
+        elif dq is not None or sq is not None:
+            res = self.client.query_points(
+                self.name,
+                query=dq if dq is not None else sq,
+                using=DENSE if dq is not None else SPARSE,
+                query_filter=flt,
+                limit=limit,
+                with_payload=True,
+            )
+        else:
+            return []
+        return [Hit(p.payload["chunk_id"], float(p.score), dict(p.payload)) for p in res.points if p.payload]
+
+    def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]:
+        offset = None
+        flt = to_filter(where)
+        while True:
+            records, offset = self.client.scroll(
+                self.name, scroll_filter=flt, limit=512, offset=offset, with_payload=True, with_vectors=False
+            )
+            for rec in records:
+                yield dict(rec.payload or {})
+            if offset is None:
+                break
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,198 @@
+"""qdrant-edge-py: Qdrant's own engine, in-process, one folder per index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as qe
+
+from assistant.errors import IndexLockedError
+from assistant.sparse import SparseVector
+from assistant.store import (
+    DENSE,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    SPARSE,
+    ChunkPoint,
+    Hit,
+    IndexMeta,
+    Where,
+    point_id,
+)
+
+_META = "dalil-index.json"
+_BATCH = 256
+
+
+def _match(key: str, values: list[Any]) -> qe.FieldCondition:
+    if len(values) == 1:
+        return qe.FieldCondition(key=key, match=qe.MatchValue(values[0]))
+    return qe.FieldCondition(key=key, match=qe.MatchAny(values))
+
+
+def to_filter(where: Where | None) -> qe.Filter | None:
+    if where is None or where.is_empty():
+        return None
+    must: list[Any] = []
+    must_not: list[Any] = []
+    for key, values in (
+        ("collection", where.collections),
+        ("language", where.languages),
+        ("audience", where.audiences),
+        ("doc_id", where.doc_ids),
+        ("article_key", where.article_keys),
+        ("ref_keys", where.ref_keys),
+    ):
+        if values:
+            must.append(_match(key, list(values)))
+    if where.version is not None:
+        must.append(_match("version", [where.version]))
+    if where.exclude_version is not None:
+        must_not.append(_match("version", [where.exclude_version]))
+    if where.in_force_on is not None:
+        must.append(qe.FieldCondition(key="valid_from", range=qe.RangeFloat(lte=where.in_force_on)))
+        must.append(qe.FieldCondition(key="valid_until", range=qe.RangeFloat(gt=where.in_force_on)))
+    return qe.Filter(must=must or None, must_not=must_not or None)
+
+
+class EdgeStore:
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self._shard: qe.EdgeShard | None = None
+
+    # -- lifecycle -------------------------------------------------------
+    def stored_meta(self) -> IndexMeta | None:
+        meta = self.path / _META
+        if not meta.exists():
+            return None
+        return IndexMeta(**json.loads(meta.read_text()))
+
+    def open(self, meta: IndexMeta) -> None:
+        stored = self.stored_meta()
+        if stored is not None:
+            meta.check(stored)
+            try:
+                self._shard = qe.EdgeShard.load(str(self.path / "shard"))
+            except Exception as exc:
+                raise IndexLockedError(
+                    f"Cannot open the embedded index at {self.path}: {exc}. "
+                    "Another Dalil process (ui, ingest) may hold it: stop it and retry."
+                ) from exc
+            return
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True)
+        config = qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=meta.dim, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        )
+        self._shard = qe.EdgeShard.create(str(self.path / "shard"), config)
+        for name in KEYWORD_FIELDS:
+            self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+        for name in INTEGER_FIELDS:
+            self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Integer))
+        (self.path / _META).write_text(json.dumps(meta.__dict__))
+
+    @property
+    def shard(self) -> qe.EdgeShard:
+        if self._shard is None:
+            raise RuntimeError("EdgeStore.open() must be called first")
+        return self._shard
+
+    def flush(self) -> None:
+        self.shard.flush()
+
+    def optimize(self) -> None:
+        self.shard.optimize()
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+
+    # -- writes ----------------------------------------------------------
+    def upsert(self, points: list[ChunkPoint]) -> None:
+        for start in range(0, len(points), _BATCH):
+            batch = [
+                qe.Point(
+                    point_id(p.chunk_id),
+                    {
+                        DENSE: [float(x) for x in p.dense],
+                        SPARSE: qe.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
+                    },
+                    p.payload,
+                )
+                for p in points[start : start + _BATCH]
+            ]
+            self.shard.update(qe.UpdateOperation.upsert_points(batch))
+
+    def delete(self, where: Where) -> None:
+        flt = to_filter(where)
+        if flt is None:
+            raise ValueError("refusing to delete with an empty filter")
+        self.shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
+
+    # -- reads -----------------------------------------------------------
+    def count(self, where: Where | None = None) -> int:
+        return int(self.shard.count(qe.CountRequest(exact=True, filter=to_filter(where))))
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        ids = {point_id(c): c for c in chunk_ids}
+        records = self.shard.retrieve(list(ids), with_payload=False, with_vector=[DENSE])
+        out: dict[str, np.ndarray] = {}
+        for rec in records:
+            vec = rec.vector
+            if isinstance(vec, dict) and DENSE in vec:
+                out[ids[str(rec.id)]] = np.asarray(vec[DENSE], dtype=np.float32)
+        return out
+
+    def query(
+        self,
+        dense: np.ndarray | None,
+        sparse: SparseVector | None,
+        where: Where | None,
+        limit: int,
+        prefetch: int = 50,
+    ) -> list[Hit]:
+        flt = to_filter(where)
+        dq = qe.Query.Nearest([float(x) for x in dense], using=DENSE) if dense is not None else None
+        sq = (
+            qe.Query.Nearest(qe.SparseVector(indices=sparse.indices, values=sparse.values), using=SPARSE)
+            if sparse is not None and sparse.indices
+            else None
+        )
+        if dq is not None and sq is not None:
+            req = qe.QueryRequest(
+                limit=limit,
+                prefetches=[
+                    qe.Prefetch(limit=prefetch, query=dq, filter=flt),
+                    qe.Prefetch(limit=prefetch, query=sq, filter=flt),
+                ],
+                query=qe.Fusion.Rrf(k=60),
+                with_payload=True,
+            )
+        else:
+            single = dq if dq is not None else sq
+            if single is None:
+                return []
+            req = qe.QueryRequest(limit=limit, query=single, filter=flt, with_payload=True)
+        return [Hit(p.payload["chunk_id"], float(p.score), dict(p.payload)) for p in self.shard.query(req)]
+
+    def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]:
+        offset = None
+        flt = to_filter(where)
+        while True:
+            records, offset = self.shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=512, filter=flt, with_payload=True, with_vector=False)
+            )
+            for rec in records:
+                yield dict(rec.payload)
+            if offset is None:
+                break

@@ -1,0 +1,299 @@
+"""Files to text lines with page numbers, through unstructured, fully offline.
+
+PDF text layers are read with pypdf (pdfminer, unstructured's fast path, reverses the
+Arabic of Word-generated PDFs; pypdf keeps reading order and real lam-alef), then handed
+to unstructured's text partitioner. Pages without a text layer are OCR'd with Tesseract.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import IngestError
+from assistant.language import detect_language
+from assistant.textnorm import arabic_ratio, clean_text
+from ingest import ocr
+from ingest.unstructured_offline import patch_unstructured
+
+SUPPORTED = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt"}
+MIN_PAGE_CHARS = 25
+MAX_PAGES = 2000
+
+
+@dataclass
+class Line:
+    text: str
+    page: int
+    category: str = "Text"  # unstructured's element category (Title, ListItem, NarrativeText...)
+
+
+@dataclass
+class ParsedDocument:
+    lines: list[Line]
+    pages: int
+    method: str
+    ocr_pages: list[int] = field(default_factory=list)
+    encoding: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+# ---------------------------------------------------------------- helpers
+_PAGE_NUMBER = re.compile(r"^\s*(?:[-–—]\s*)?(?:page\s*)?\d{1,4}(?:\s*/\s*\d{1,4})?\s*(?:[-–—])?\s*$", re.I)
+_INLINE_PAGE_MARK = re.compile(r"\s[-–—]\s?\d{1,4}\s?[-–—]\s")
+
+
+def _furniture_key(line: str) -> str:
+    return re.sub(r"\d+", "#", re.sub(r"\s+", " ", line.strip().casefold()))
+
+
+def remove_furniture(pages: list[list[str]]) -> list[list[str]]:
+    """Drop running headers/footers, page numbers and watermark lines repeated across pages."""
+    if not pages:
+        return pages
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        counts.update({_furniture_key(line) for line in lines if line.strip()})
+    threshold = max(3, int(0.4 * len(pages)))
+    repeated = {k for k, n in counts.items() if n >= threshold and len(pages) >= 3 and len(k) < 120}
+    cleaned: list[list[str]] = []
+    for lines in pages:
+        kept = []
+        for line in lines:
+            stripped = line.strip()
+            if not stripped or _PAGE_NUMBER.match(stripped):
+                continue
+            if _furniture_key(stripped) in repeated and not _looks_structural(stripped):
+                continue
+            if _is_watermark_noise(stripped):
+                continue
+            kept.append(line)
+        cleaned.append(kept)
+    return cleaned
+
+
+_STRUCTURAL = re.compile(r"^(article|art\.|chapitre|titre|section|livre|المادة|الفصل|الباب|القسم|الكتاب)\b", re.I)
+
+
+def _looks_structural(line: str) -> bool:
+    return bool(_STRUCTURAL.match(line))
+
+
+def _is_watermark_noise(line: str) -> bool:
+    """Diagonal watermarks extract as short runs of capitals: 'W', 'AF AL A', '.F R'."""
+    letters = re.sub(r"[\s.]", "", line)
+    if not letters or len(letters) > 8:
+        return False
+    return letters.isupper() and letters.isalpha() and not re.match(r"^[IVXLC]+$", letters)
+
+
+def split_long_line(line: str) -> list[str]:
+    """Text files that hold one line per page: split at inline page marks ('- 3 -')."""
+    if len(line) < 400:
+        return [line]
+    parts = _INLINE_PAGE_MARK.split(line)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def decode_text(raw: bytes) -> tuple[str, str]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8"), "utf-8-sig"
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16"), "utf-16"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    as_arabic = raw.decode("cp1256", errors="replace")
+    if arabic_ratio(as_arabic) > 0.3:
+        return as_arabic, "cp1256"
+    return raw.decode("cp1252", errors="replace"), "cp1252"
+
+
+# ---------------------------------------------------------------- formats
+def _partition_lines(text: str, page: int, language: str | None) -> list[Line]:
+    from unstructured.partition.text import partition_text
+
+    if not text.strip():
+        return []
+    langs = [ocr.TESSERACT_LANG.get(language or "", "fra")] if language else None
+    elements = partition_text(text=text, languages=langs)
+    out = []
+    for el in elements:
+        t = clean_text(el.text).strip()
+        if not t:
+            continue
+        if el.category == "ListItem" and not re.match(r"^[-•*\d(a-z]", t):
+            t = "- " + t
+        out.append(Line(t, page, el.category))
+    return out
+
+
+def _pdf_pages(path: Path) -> tuple[list[str], int]:
+    import pypdf
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    raw = path.read_bytes()
+    if not raw.lstrip()[:5].startswith(b"%PDF-"):
+        raise IngestError("failed", "not a PDF: the file has a .pdf name but no %PDF- header (binary or renamed file)")
+    if b"%%EOF" not in raw[-2048:]:
+        raise IngestError("failed", "truncated PDF: no %%EOF marker at the end of the file; re-export or re-download it")
+    try:
+        reader = pypdf.PdfReader(path)
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception:
+                ok = 0
+            if not ok:
+                raise IngestError("failed", "password-protected PDF: remove the password and add the file again")
+        n = len(reader.pages)
+        if n > MAX_PAGES:
+            raise IngestError("failed", f"PDF has {n} pages (limit {MAX_PAGES}): split it")
+        texts = [page.extract_text() or "" for page in reader.pages]
+    except IngestError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise IngestError("failed", "password-protected PDF: remove the password and add the file again") from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IngestError("failed", f"corrupt PDF: {exc}") from exc
+    return texts, n
+
+
+def parse_pdf(path: Path, language: str | None, ocr_languages: str, dpi: int, cache_dir: Path | None) -> ParsedDocument:
+    texts, n = _pdf_pages(path)
+    empty = [i + 1 for i, t in enumerate(texts) if len(re.sub(r"\s", "", t)) < MIN_PAGE_CHARS]
+    ocr_done: list[int] = []
+    if empty:
+        langs = ocr.TESSERACT_LANG.get(language or "", ocr_languages) if language else ocr_languages
+        ocr_texts = _cached_ocr(path, empty, langs, dpi, cache_dir)
+        for page, t in ocr_texts.items():
+            if len(re.sub(r"\s", "", t)) >= MIN_PAGE_CHARS:
+                texts[page - 1] = t
+                ocr_done.append(page)
+    page_lines = remove_furniture([clean_text(t).split("\n") for t in texts])
+    lines: list[Line] = []
+    for i, pl in enumerate(page_lines):
+        lines.extend(_partition_lines("\n".join(pl), i + 1, language))
+    method = "pypdf" if not ocr_done else ("ocr" if len(ocr_done) == n else "pypdf+ocr")
+    return ParsedDocument(lines, n, method, ocr_done)
+
+
+def _cached_ocr(path: Path, pages: list[int], langs: str, dpi: int, cache_dir: Path | None) -> dict[int, str]:
+    import hashlib
+
+    if cache_dir is None:
+        return ocr.ocr_pages(path, pages, langs, dpi)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:24]
+    cache = cache_dir / f"{digest}-{langs}-{dpi}.json"
+    if cache.exists():
+        data = {int(k): v for k, v in json.loads(cache.read_text(encoding="utf-8")).items()}
+        if all(p in data for p in pages):
+            return {p: data[p] for p in pages}
+    result = ocr.ocr_pages(path, pages, langs, dpi)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    return result
+
+
+def parse_txt(path: Path, language: str | None) -> ParsedDocument:
+    text, encoding = decode_text(path.read_bytes())
+    # files that keep one line per page separate pages with blank lines or form feeds
+    raw_pages = re.split(r"\f|\n\s*\n", text) if "\f" in text or _one_line_pages(text) else [text]
+    pages = [[seg for line in p.split("\n") for seg in split_long_line(clean_text(line))] for p in raw_pages]
+    pages = remove_furniture(pages) if len(pages) >= 3 else pages
+    lines: list[Line] = []
+    for i, pl in enumerate(pages):
+        lines.extend(_partition_lines("\n".join(pl), i + 1, language))
+    return ParsedDocument(lines, len(pages), "text", encoding=encoding)
+
+
+def _one_line_pages(text: str) -> bool:
+    blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
+    return len(blocks) >= 2 and sum(len(b) > 400 and "\n" not in b.strip() for b in blocks) >= len(blocks) / 2
+
+
+def _elements_to_lines(elements: list, language: str | None) -> list[Line]:  # type: ignore[type-arg]
+    lines = []
+    for el in elements:
+        text = clean_text(el.text or "").strip()
+        if not text:
+            continue
+        page = getattr(el.metadata, "page_number", None) or 1
+        for part in text.split("\n"):
+            if part.strip():
+                lines.append(Line(part.strip(), page, el.category))
+    return lines
+
+
+def parse_structured(path: Path, language: str | None) -> ParsedDocument:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".docx":
+            from unstructured.partition.docx import partition_docx
+
+            elements = partition_docx(filename=str(path))
+            method = "unstructured-docx"
+        elif suffix in (".html", ".htm"):
+            from unstructured.partition.html import partition_html
+
+            text, _ = decode_text(path.read_bytes())
+            elements = partition_html(text=text)
+            method = "unstructured-html"
+        else:
+            from unstructured.partition.md import partition_md
+
+            text, _ = decode_text(path.read_bytes())
+            elements = partition_md(text=text)
+            method = "unstructured-md"
+    except IngestError:
+        raise
+    except Exception as exc:  # unstructured raises many types for broken files
+        raise IngestError("failed", f"could not parse {suffix} file: {type(exc).__name__}: {exc}") from exc
+    lines = _elements_to_lines(elements, language)
+    pages = max((line.page for line in lines), default=1)
+    return ParsedDocument(lines, pages, method)
+
+
+def parse_file(
+    path: Path,
+    language: str | None = None,
+    ocr_languages: str = "fra+ara",
+    dpi: int = 300,
+    cache_dir: Path | None = None,
+) -> ParsedDocument:
+    patch_unstructured()
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise IngestError(
+            "failed", f"unsupported file type {suffix or '(none)'}: Dalil reads {', '.join(sorted(SUPPORTED))}"
+        )
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise IngestError("failed", "file disappeared before it could be read") from exc
+    if size == 0:
+        raise IngestError("failed", "empty file (0 bytes)")
+    try:
+        if suffix == ".pdf":
+            doc = parse_pdf(path, language, ocr_languages, dpi, cache_dir)
+        elif suffix == ".txt":
+            doc = parse_txt(path, language)
+        else:
+            doc = parse_structured(path, language)
+    except FileNotFoundError as exc:
+        raise IngestError("failed", "file disappeared while it was being read") from exc
+    if not any(len(line.text) > 1 for line in doc.lines):
+        why = "no text layer and OCR found no text" if suffix == ".pdf" else "no text in the file"
+        raise IngestError("failed", f"empty document: {why}; nothing was indexed")
+    return doc
+
+
+def guess_language(doc: ParsedDocument) -> str:
+    return detect_language(doc.text[:20000])
