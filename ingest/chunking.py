@@ -74,6 +74,9 @@ def _segments(lines: list[Line], marker: str) -> list[tuple[str, int, int]]:
 
 def _fix_sequence(heading: Heading, last: int) -> int:
     if heading.key.isdigit():
+        value = int(heading.key)
+        if last == 0 or last < value <= last + 10:
+            return value
         fixed = fix_glued_number(heading.key, last, window=3)
         if fixed is not None and fixed != int(heading.key):
             heading.label = re.sub(r"\d+", str(fixed), heading.label, count=1)

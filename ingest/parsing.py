@@ -59,23 +59,31 @@ def remove_furniture(pages: list[list[str]]) -> list[list[str]]:
         return pages
     counts: Counter[str] = Counter()
     for lines in pages:
-        counts.update({_furniture_key(line) for line in lines if line.strip()})
+        counts.update({_furniture_key(line) for line in _edges(lines)})
     threshold = max(3, int(0.4 * len(pages)))
     repeated = {k for k, n in counts.items() if n >= threshold and len(pages) >= 3 and len(k) < 120}
     cleaned: list[list[str]] = []
     for lines in pages:
         kept = []
+        edges = {id(x) for x in _edges(lines)}
         for line in lines:
             stripped = line.strip()
             if not stripped or _PAGE_NUMBER.match(stripped):
                 continue
-            if _furniture_key(stripped) in repeated and not _looks_structural(stripped):
+            at_edge = id(line) in edges
+            if at_edge and _furniture_key(stripped) in repeated and not _looks_structural(stripped):
                 continue
             if _is_watermark_noise(stripped):
                 continue
             kept.append(line)
         cleaned.append(kept)
     return cleaned
+
+
+def _edges(lines: list[str], n: int = 3) -> list[str]:
+    """Running headers and footers sit in the first or last lines of a page."""
+    non_empty = [line for line in lines if line.strip()]
+    return non_empty[:n] + non_empty[-n:] if len(non_empty) > 2 * n else non_empty
 
 
 _STRUCTURAL = re.compile(r"^(article|art\.|chapitre|titre|section|livre|المادة|الفصل|الباب|القسم|الكتاب)\b", re.I)

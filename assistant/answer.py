@@ -1,0 +1,390 @@
+"""Grounded answers: retrieve, refuse early when nothing relevant, generate (llm) or quote
+(extractive), check grounding, fall back to extractive on any model failure."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.errors import LLMError
+from assistant.generation import grounding
+from assistant.generation.chat import ChatModel, Message
+from assistant.language import detect
+from assistant.prompts import load_prompts
+from assistant.retrieval import Result, Retriever, SearchResponse
+from assistant.sparse import terms
+from assistant.textnorm import fold
+
+EXCERPT_CHARS = 480
+
+
+@dataclass
+class Citation:
+    n: int
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    article: str | None
+    page: int | None
+    excerpt: str
+    in_force: bool = True
+    reference: str | None = None
+    text: str = ""
+    source_url: str | None = None
+
+    def as_dict(self, full: bool = False) -> dict[str, Any]:
+        out = {
+            "n": self.n,
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "article": self.article,
+            "page": self.page,
+            "excerpt": self.excerpt,
+            "in_force": self.in_force,
+            "reference": self.reference,
+        }
+        if full:
+            out["text"] = self.text
+            out["source_url"] = self.source_url
+        return out
+
+
+@dataclass
+class Answer:
+    question: str
+    language: str
+    answer: str
+    mode: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    grounding: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notice: str | None = None
+    dialect: str | None = None
+    standalone_question: str | None = None
+    id: str | None = None
+    relevance: float = 0.0
+    retrieved: list[Result] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "language": self.language,
+            "answer": self.answer,
+            "mode": self.mode,
+            "refused": self.refused,
+            "citations": [c.as_dict() for c in self.citations],
+            "grounding": self.grounding,
+            "model": self.model,
+            "timings_ms": self.timings_ms,
+            "notice": self.notice,
+            "dialect": self.dialect,
+            "standalone_question": self.standalone_question,
+            "relevance": round(self.relevance, 4),
+        }
+
+
+def relevance(question: str, language: str, results: list[Result]) -> float:
+    """Share of the question's content terms found in the best of the top chunks (any language),
+    combined with the engine's fused score. Calibrated on the dev set's unanswerable questions."""
+    if not results:
+        return 0.0
+    best = 0.0
+    for r in results[:3]:
+        q_terms = set(terms(question, r.language or language)) | set(terms(question, language))
+        q_terms = {t for t in q_terms if len(t) > 2}
+        if not q_terms:
+            continue
+        chunk_terms = set(terms(r.payload.get("title", "") + " " + r.text, r.language or language))
+        best = max(best, len(q_terms & chunk_terms) / len(q_terms))
+    return best
+
+
+class Assistant:
+    def __init__(self, retriever: Retriever, chat: ChatModel | None = None) -> None:
+        self.retriever = retriever
+        self.chat = chat
+        self.settings = retriever.settings
+
+    # ------------------------------------------------------------------ public API
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        final: Answer | None = None
+        for event in self.ask_stream(question, **kwargs):
+            if event["type"] == "final":
+                final = event["answer"]
+        assert final is not None
+        return final
+
+    def ask_stream(
+        self,
+        question: str,
+        mode: str | None = None,
+        date: str | None = None,
+        collections: list[str] | None = None,
+        audience: str = "public",
+        history: list[Message] | None = None,
+        k: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Events: {"type": "meta", ...}, {"type": "token", "text"}, {"type": "final", "answer": Answer}."""
+        t0 = time.perf_counter()
+        detected = detect(question)
+        lang = detected.language
+        prompts = load_prompts(lang)
+        mode = self._mode(mode)
+        history = (history or [])[-self.settings.history_turns :]
+        standalone = self._standalone(question, history, mode)
+        t_r = time.perf_counter()
+        resp = self.retriever.search(
+            standalone, k=k or self.settings.top_k, date=date, collections=collections, audience=audience
+        )
+        retrieval_ms = (time.perf_counter() - t_r) * 1000
+        results = resp.results[: self.settings.context_k]
+        answer = Answer(
+            question=question,
+            language=lang,
+            answer="",
+            mode=mode,
+            refused=False,
+            model=self.chat.name if (mode == "llm" and self.chat) else None,
+            dialect=detected.dialect,
+            standalone_question=standalone if standalone != question else None,
+            retrieved=resp.results,
+        )
+        refusal = self._refusal(standalone, lang, resp, prompts)
+        yield {"type": "meta", "mode": mode, "language": lang, "model": answer.model}
+        if refusal is not None:
+            answer.refused = True
+            answer.answer = refusal
+            answer.grounding = grounding.GroundingReport(action="refused").as_dict()
+            yield {"type": "token", "text": refusal}
+            answer.timings_ms = self._timings(t0, retrieval_ms, 0.0)
+            yield {"type": "final", "answer": answer}
+            return
+        t_g = time.perf_counter()
+        if mode == "llm" and self.chat is not None:
+            yield from self._generate(answer, standalone, results, prompts, history)
+        else:
+            self._extractive(answer, standalone, results, prompts)
+            if self.chat is None and mode == "extractive" and self._configured_mode() == "llm":
+                answer.notice = prompts["notice_extractive"]
+            elif answer.notice is None:
+                answer.notice = prompts["notice_extractive"]
+            yield from _chunks(answer.answer)
+        answer.timings_ms = self._timings(t0, retrieval_ms, (time.perf_counter() - t_g) * 1000)
+        yield {"type": "final", "answer": answer}
+
+    # ------------------------------------------------------------------ steps
+    def _configured_mode(self) -> str:
+        return self.settings.answer_mode
+
+    def _mode(self, requested: str | None) -> str:
+        mode = requested or self.settings.answer_mode
+        if mode == "auto":
+            mode = "llm" if self.chat is not None else "extractive"
+        if mode not in ("llm", "extractive"):
+            raise ValueError("mode must be llm or extractive")
+        return mode
+
+    def _standalone(self, question: str, history: list[Message], mode: str) -> str:
+        previous = [m["content"] for m in history if m.get("role") == "user"]
+        if not previous:
+            return question
+        if mode == "llm" and self.chat is not None:
+            prompts = load_prompts(detect(question).language)
+            convo = "\n".join(f"{m['role']}: {m['content'][:500]}" for m in history)
+            try:
+                rewritten = self.chat.complete(
+                    [
+                        {"role": "system", "content": prompts["rewrite"]},
+                        {"role": "user", "content": f"{convo}\nuser: {question}"},
+                    ]
+                ).strip()
+                if 5 < len(rewritten) < 500:
+                    return rewritten.splitlines()[0]
+            except LLMError:
+                pass
+        # without a model: a short follow-up inherits the previous question's subject
+        if len(question.split()) <= 8:
+            return f"{previous[-1]} {question}"
+        return question
+
+    def _refusal(self, question: str, lang: str, resp: SearchResponse, prompts: dict[str, Any]) -> str | None:
+        known = self.retriever._known_laws
+        missing = [n for n in resp.references.laws if known and n not in known]
+        if missing:
+            names = ", ".join(missing)
+            return str(prompts["refusal_missing_text"]).format(names=names)
+        if not resp.results:
+            return str(prompts["refusal"])
+        if relevance(question, lang, resp.results) < self.settings.refusal_threshold and not _cross_lingual(
+            lang, resp.results
+        ):
+            return str(prompts["refusal"])
+        return None
+
+    def _citations(self, results: list[Result], question: str) -> list[Citation]:
+        cites = []
+        for n, r in enumerate(results, start=1):
+            cites.append(
+                Citation(
+                    n=n,
+                    chunk_id=r.chunk_id,
+                    doc_id=r.doc_id,
+                    source=r.source,
+                    title=r.title,
+                    article=r.article,
+                    page=r.page,
+                    excerpt=best_excerpt(r.text, question, r.language),
+                    in_force=r.in_force,
+                    reference=r.payload.get("reference"),
+                    text=r.text,
+                    source_url=r.payload.get("source_url"),
+                )
+            )
+        return cites
+
+    def _extractive(self, answer: Answer, question: str, results: list[Result], prompts: dict[str, Any]) -> None:
+        chosen = results[:3]
+        cites = self._citations(chosen, question)
+        lines = [prompts["extractive_intro"], ""]
+        for c in cites:
+            where = " — ".join(x for x in (c.title, c.article) if x)
+            status = prompts["not_in_force"] if not c.in_force else ""
+            lines.append(f"[{c.n}] {where}{status}")
+            lines.append(f"« {c.excerpt} » [{c.n}]")
+            lines.append("")
+        answer.answer = "\n".join(lines).strip()
+        answer.citations = cites
+        answer.mode = "extractive"
+        answer.model = None
+        report = grounding.check(answer.answer, {c.n: c.text for c in cites})
+        report.uncited_sentences = []
+        report.action = "extractive"
+        answer.grounding = report.as_dict()
+
+    def _generate(
+        self,
+        answer: Answer,
+        question: str,
+        results: list[Result],
+        prompts: dict[str, Any],
+        history: list[Message],
+    ) -> Iterator[dict[str, Any]]:
+        assert self.chat is not None
+        cites = self._citations(results, question)
+        blocks = []
+        for c in cites:
+            status = prompts["not_in_force"] if not c.in_force else ""
+            blocks.append(
+                prompts["source"].format(
+                    n=c.n, title=c.title, article=c.article or "—", page=c.page or "?", status=status, text=c.text
+                )
+            )
+        messages: list[Message] = [{"role": "system", "content": prompts["system"]}]
+        messages.append({"role": "user", "content": prompts["user"].format(sources="\n\n".join(blocks), question=question)})
+        pieces: list[str] = []
+        try:
+            for delta in self.chat.stream(messages):
+                pieces.append(delta)
+                yield {"type": "token", "text": delta}
+            text = _clean_generation("".join(pieces))
+            if not text:
+                raise LLMError("the model returned an empty answer")
+        except LLMError as exc:
+            self._extractive(answer, question, results, prompts)
+            answer.notice = str(prompts["notice_model_failed"]).format(reason=str(exc)[:120])
+            answer.grounding["action"] = "fallback"
+            answer.grounding["error"] = str(exc)[:300]
+            yield {"type": "reset", "text": answer.answer}
+            return
+        sources = {c.n: c.text for c in cites}
+        report = grounding.check(text, sources)
+        action = grounding.decide(report)
+        if action == "downgraded":
+            self._extractive(answer, question, results, prompts)
+            answer.notice = prompts["notice_downgraded"]
+            answer.grounding["action"] = "downgraded"
+            answer.grounding["rejected_answer"] = text[:2000]
+            answer.grounding["rejected_report"] = report.as_dict()
+            yield {"type": "reset", "text": answer.answer}
+            return
+        if action == "repaired":
+            text = grounding.repair(text, report)
+            report = grounding.check(text, sources)
+        report.action = action
+        cited = set(report.cited)
+        answer.answer = text
+        answer.citations = [c for c in cites if c.n in cited]
+        answer.grounding = report.as_dict()
+        answer.mode = "llm"
+        if action == "repaired":
+            yield {"type": "reset", "text": text}
+
+    @staticmethod
+    def _timings(t0: float, retrieval_ms: float, generation_ms: float) -> dict[str, float]:
+        return {
+            "retrieval": round(retrieval_ms, 1),
+            "generation": round(generation_ms, 1),
+            "total": round((time.perf_counter() - t0) * 1000, 1),
+        }
+
+
+def _cross_lingual(lang: str, results: list[Result]) -> bool:
+    """Lexical overlap says nothing when the texts are in another language than the question."""
+    top = [r.language for r in results[:3]]
+    return bool(top) and all(t != lang for t in top)
+
+
+_SPECIAL = re.compile(r"<\|[^|>]*\|>|<\|[^>]*$|</?s>|\[/?INST\]")
+
+
+def _clean_generation(text: str) -> str:
+    text = _SPECIAL.split(text)[0] if _SPECIAL.search(text) else text
+    return text.strip()
+
+
+def _chunks(text: str, size: int = 40) -> Iterator[dict[str, Any]]:
+    for i in range(0, len(text), size):
+        yield {"type": "token", "text": text[i : i + size]}
+
+
+def best_excerpt(text: str, question: str, language: str, limit: int = EXCERPT_CHARS) -> str:
+    """The verbatim span of the chunk that best matches the question (whole lines, ≤ limit chars)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return ""
+    q_terms = set(terms(question, language)) | set(terms(question, "fr"))
+    scores = [len(q_terms & set(terms(ln, language))) for ln in lines]
+    best_start, best_score = 0, -1.0
+    for start in range(len(lines)):
+        size, score, end = 0, 0.0, start
+        while end < len(lines) and size + len(lines[end]) <= limit:
+            size += len(lines[end]) + 1
+            score += scores[end]
+            end += 1
+        if end == start:
+            end = start + 1
+        if score > best_score:
+            best_start, best_score = start, score
+    out, size = [], 0
+    for ln in lines[best_start:]:
+        if size + len(ln) > limit and out:
+            break
+        out.append(ln)
+        size += len(ln) + 1
+    excerpt = "\n".join(out)
+    if len(excerpt) > limit * 1.5:
+        excerpt = excerpt[: int(limit * 1.5)].rsplit(" ", 1)[0]
+    return excerpt
+
+
+def fold_equal(a: str, b: str) -> bool:
+    return fold(a) == fold(b)

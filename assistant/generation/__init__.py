@@ -1,0 +1,1 @@
+"""Answer generation: one chat Protocol, the Mistral SDK adapter, the embedded llama.cpp server."""

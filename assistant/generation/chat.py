@@ -1,0 +1,121 @@
+"""Chat models behind one Protocol; the adapter is the official `mistralai` SDK, which talks to
+Mistral's API and to any self-hosted Mistral-compatible server (vLLM, llama.cpp)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from assistant.errors import ConfigError, LLMError
+from assistant.settings import Settings
+
+Message = dict[str, str]
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def complete(self, messages: list[Message]) -> str: ...
+
+    def stream(self, messages: list[Message]) -> Iterator[str]: ...
+
+
+class MistralChat:
+    def __init__(
+        self,
+        server_url: str | None,
+        api_key: str | None,
+        model: str,
+        timeout_s: float = 60.0,
+        max_tokens: int = 600,
+        temperature: float = 0.1,
+    ) -> None:
+        from mistralai.client import Mistral
+
+        if server_url and server_url.rstrip("/").endswith("/v1"):
+            server_url = server_url.rstrip("/")[:-3]  # the SDK appends /v1/chat/completions itself
+        self.name = model
+        self.server_url = server_url
+        self._timeout_ms = int(timeout_s * 1000)
+        self._max_tokens = max_tokens
+        self._temperature = temperature
+        self._client = Mistral(api_key=api_key or "none", server_url=server_url, timeout_ms=self._timeout_ms)
+
+    def _wrap(self, exc: Exception) -> LLMError:
+        text = str(exc)
+        if "401" in text or "Unauthorized" in text or "invalid api key" in text.lower():
+            return LLMError(f"the model server rejected the API key (401): check MISTRAL_API_KEY. {text[:200]}")
+        if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
+            return LLMError(f"the model did not answer within {self._timeout_ms / 1000:.0f} s: {text[:200]}")
+        return LLMError(f"the model call failed ({type(exc).__name__}): {text[:300]}")
+
+    def complete(self, messages: list[Message]) -> str:
+        try:
+            resp = self._client.chat.complete(
+                model=self.name,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=self._max_tokens,
+                temperature=self._temperature,
+                timeout_ms=self._timeout_ms,
+            )
+        except Exception as exc:  # the SDK raises httpx, SDKError and validation errors
+            raise self._wrap(exc) from exc
+        if not resp or not resp.choices:
+            raise LLMError("the model returned no choices")
+        content = resp.choices[0].message.content
+        if isinstance(content, list):
+            content = "".join(getattr(c, "text", "") for c in content)
+        return content or ""
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        try:
+            events = self._client.chat.stream(
+                model=self.name,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=self._max_tokens,
+                temperature=self._temperature,
+                timeout_ms=self._timeout_ms,
+            )
+            for event in events:
+                choices = event.data.choices
+                if not choices:
+                    continue
+                delta = choices[0].delta.content
+                if isinstance(delta, list):
+                    delta = "".join(getattr(c, "text", "") for c in delta)
+                if delta:
+                    yield delta
+        except LLMError:
+            raise
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+
+
+_SERVER = None
+
+
+def chat_model_from_settings(settings: Settings) -> ChatModel | None:
+    """The configured model, or None when Dalil should answer extractively."""
+    global _SERVER
+    key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else None
+    url = settings.llm_url
+    model = settings.llm_model
+    if settings.llm_gguf and not url:
+        from assistant.generation.server import LlamaServer
+
+        if _SERVER is None:
+            _SERVER = LlamaServer(settings.llm_gguf)
+        url = _SERVER.url
+        model = _SERVER.alias
+    if not url and not key:
+        return None
+    if not url and key is None:
+        raise ConfigError("set MISTRAL_API_KEY for Mistral's API or DALIL_LLM_URL for a self-hosted server")
+    return MistralChat(
+        url,
+        key,
+        model,
+        timeout_s=settings.llm_timeout_s,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+    )

@@ -1,0 +1,21 @@
+"""Prompts are data: one YAML file per answer language."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+
+@lru_cache(maxsize=8)
+def load_prompts(language: str) -> dict[str, Any]:
+    name = language if language in ("fr", "ar", "en") else "fr"
+    text = files("assistant.prompts").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def prompt_version() -> str:
+    return "+".join(f"{lang}:{load_prompts(lang)['version']}" for lang in ("fr", "ar", "en"))

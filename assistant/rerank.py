@@ -1,0 +1,17 @@
+"""Optional rerank stage. None ships by default: no reranker available offline here has
+shown a gain over the engine's RRF fusion on the dev set (see docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from assistant.store import Hit
+
+
+class Reranker(Protocol):
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]: ...
+
+
+class NoRerank:
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        return hits

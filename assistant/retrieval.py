@@ -1,0 +1,268 @@
+"""Hybrid multilingual retrieval: dense + sparse fused with RRF inside the engine, exact
+references boosted, validity in time applied, audience always enforced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.corpus import load_collections
+from assistant.errors import QueryError
+from assistant.index import Index
+from assistant.language import detect
+from assistant.references import References, find_references
+from assistant.rerank import NoRerank, Reranker
+from assistant.store import Hit, Where
+
+MAX_QUERY_CHARS = 4000
+_ALNUM = re.compile(r"\w", re.UNICODE)
+
+
+@dataclass
+class Result:
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    article: str | None
+    page: int | None
+    language: str
+    text: str
+    in_force: bool = True
+    superseded_by: str | None = None
+    parallel: dict[str, Any] | None = None
+    payload: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def as_dict(self, with_payload: bool = False) -> dict[str, Any]:
+        out = {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "article": self.article,
+            "page": self.page,
+            "language": self.language,
+            "text": self.text,
+            "in_force": self.in_force,
+            "superseded_by": self.superseded_by,
+            "parallel": self.parallel,
+            "reference": self.payload.get("reference"),
+            "hierarchy": self.payload.get("hierarchy"),
+            "pages": self.payload.get("pages"),
+            "collection": self.payload.get("collection"),
+        }
+        if with_payload:
+            out["payload"] = self.payload
+        return out
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    language: str
+    results: list[Result]
+    reason: str | None = None
+    references: References = field(default_factory=References)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    date: str | None = None
+
+    @property
+    def top_score(self) -> float:
+        return self.results[0].score if self.results else 0.0
+
+
+def parse_date(value: str | dt.date | None) -> dt.date:
+    if value is None or value == "":
+        return dt.date.today()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise QueryError(f"invalid date {value!r}: use YYYY-MM-DD, e.g. 2026-01-15") from exc
+
+
+def _date_int(d: dt.date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+class Retriever:
+    def __init__(self, index: Index, reranker: Reranker | None = None) -> None:
+        self.index = index
+        self.settings = index.settings
+        self.reranker = reranker or NoRerank()
+        self._collections = load_collections(self.settings.definitions_dir)
+        self._known_laws = {n for c in self._collections.values() for d in c.documents.values() for n in d.law_numbers}
+
+    def known_collections(self) -> set[str]:
+        names = set(self._collections)
+        try:
+            from ingest.registry import Registry
+
+            names |= {r.collection for r in Registry(self.settings.registry_path).all()}
+        except Exception:  # registry missing: definitions are enough
+            pass
+        return names
+
+    def search(
+        self,
+        query: str,
+        k: int = 8,
+        date: str | dt.date | None = None,
+        collections: list[str] | None = None,
+        languages: list[str] | None = None,
+        audience: str = "public",
+        doc_ids: list[str] | None = None,
+        exclude_superseded: bool = False,
+        mode: str = "hybrid",
+    ) -> SearchResponse:
+        t0 = time.perf_counter()
+        text = (query or "").strip()
+        on = parse_date(date)
+        if not text:
+            raise QueryError("empty query: type a question")
+        if len(text) > MAX_QUERY_CHARS:
+            raise QueryError(
+                f"query too long ({len(text)} characters, at most {MAX_QUERY_CHARS}): ask a shorter question"
+            )
+        if k < 1 or k > 100:
+            raise QueryError("k must be between 1 and 100")
+        if collections:
+            unknown = sorted(set(collections) - self.known_collections())
+            if unknown:
+                raise QueryError(
+                    f"unknown collection(s) {', '.join(unknown)}; known: {', '.join(sorted(self.known_collections()))}"
+                )
+        if audience not in ("public", "agents"):
+            raise QueryError("audience must be public or agents")
+        language = detect(text).language
+        if not _ALNUM.search(text):
+            return SearchResponse(text, language, [], reason="the query has no words to search for", date=on.isoformat())
+        where = Where(
+            collections=collections,
+            languages=languages,
+            audiences=["public"] if audience == "public" else None,
+            doc_ids=doc_ids,
+            in_force_on=_date_int(on) if exclude_superseded else None,
+        )
+        refs = find_references(text, self._known_laws)
+        t_embed = time.perf_counter()
+        dense = self.index.embedder.embed_query(text) if mode in ("hybrid", "dense") else None
+        sparse = self.index.sparse.encode_query(text, language) if mode in ("hybrid", "sparse") else None
+        t_search = time.perf_counter()
+        pool = max(k * 4, 30)
+        with self.index.lock:
+            hits = self.index.store.query(dense, sparse, where, limit=pool, prefetch=max(50, pool))
+            if refs and mode == "hybrid":
+                hits = self._boost_references(hits, refs, dense, sparse, where, pool)
+        hits = self.reranker.rerank(text, hits)
+        results = self._apply_validity(hits, _date_int(on))[:k]
+        for i, r in enumerate(results, start=1):
+            r.rank = i
+        self._attach_parallels(results, where)
+        t_end = time.perf_counter()
+        return SearchResponse(
+            text,
+            language,
+            results,
+            reason=None if results else "no indexed text matches the filters",
+            references=refs,
+            timings_ms={
+                "embed": round((t_search - t_embed) * 1000, 2),
+                "search": round((t_end - t_search) * 1000, 2),
+                "total": round((t_end - t0) * 1000, 2),
+            },
+            date=on.isoformat(),
+        )
+
+    def _boost_references(
+        self, hits: list[Hit], refs: References, dense: Any, sparse: Any, where: Where, pool: int
+    ) -> list[Hit]:
+        """A named text and article go first; a named text alone lifts its chunks (RRF merge)."""
+        exact: list[Hit] = []
+        if refs.laws and refs.articles:
+            flt = Where(**{**where.__dict__, "ref_keys": refs.laws, "article_keys": refs.articles})
+            exact = self.index.store.query(dense, sparse, flt, limit=10, prefetch=50)
+        by_law: list[Hit] = []
+        if refs.laws:
+            flt = Where(**{**where.__dict__, "ref_keys": refs.laws})
+            by_law = self.index.store.query(dense, sparse, flt, limit=pool, prefetch=max(50, pool))
+        elif refs.articles:
+            by_law = [h for h in hits if h.payload.get("article_key") in refs.articles]
+        fused: dict[str, float] = {}
+        keep: dict[str, Hit] = {}
+        for weight, ranking in ((1.0, hits), (1.5, by_law)):
+            for rank, h in enumerate(ranking):
+                fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + weight / (60 + rank + 1)
+                keep.setdefault(h.chunk_id, h)
+        for rank, h in enumerate(exact):
+            fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + 1.0 + 1.0 / (rank + 1)
+            keep.setdefault(h.chunk_id, h)
+        ordered = sorted(fused, key=lambda c: -fused[c])
+        return [Hit(c, fused[c], keep[c].payload) for c in ordered]
+
+    def _apply_validity(self, hits: list[Hit], on: int) -> list[Result]:
+        """Texts not in force on the date rank below the text in force and never above their successor."""
+        results = [self._result(h, on) for h in hits]
+        first_of_doc: dict[str, int] = {}
+        for i, r in enumerate(results):
+            first_of_doc.setdefault(r.source, i)
+        keys = []
+        for i, r in enumerate(results):
+            if r.in_force:
+                keys.append(float(i))
+                continue
+            key = i + 3.5
+            successor = r.superseded_by
+            if successor and successor in first_of_doc:
+                key = max(key, first_of_doc[successor] + 0.5)
+            keys.append(key)
+        order = sorted(range(len(results)), key=lambda i: keys[i])
+        return [results[i] for i in order]
+
+    @staticmethod
+    def _result(h: Hit, on: int) -> Result:
+        p = h.payload
+        in_force = int(p.get("valid_from") or 0) <= on < int(p.get("valid_until") or 99991231)
+        return Result(
+            rank=0,
+            score=h.score,
+            chunk_id=h.chunk_id,
+            doc_id=p.get("doc_id", ""),
+            source=p.get("source", ""),
+            title=p.get("title") or "",
+            article=p.get("article"),
+            page=p.get("page"),
+            language=p.get("language", ""),
+            text=p.get("text", ""),
+            in_force=in_force,
+            superseded_by=p.get("superseded_by") if not in_force else None,
+            payload=p,
+        )
+
+    def _attach_parallels(self, results: list[Result], where: Where) -> None:
+        from ingest.sync import doc_id_for
+
+        for r in results[:10]:
+            parallel = r.payload.get("parallel")
+            key = r.payload.get("article_key")
+            if not parallel or not key:
+                continue
+            pid = doc_id_for(parallel)
+            flt = Where(doc_ids=[pid], article_keys=[key], audiences=where.audiences)
+            for payload in self.index.store.scroll(flt):
+                r.parallel = {
+                    "doc_id": pid,
+                    "source": parallel,
+                    "article": payload.get("article"),
+                    "chunk_id": payload.get("chunk_id"),
+                    "language": payload.get("doc_language"),
+                }
+                break

@@ -1,0 +1,36 @@
+"""Wiring: build the retriever and assistant from settings (used by the CLI, the UI and eval)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.answer import Answer, Assistant
+from assistant.audit import AuditLog, index_version
+from assistant.generation.chat import ChatModel, chat_model_from_settings
+from assistant.index import Index, shared_index
+from assistant.prompts import prompt_version
+from assistant.retrieval import Retriever
+from assistant.settings import Settings
+
+
+@dataclass
+class Dalil:
+    settings: Settings
+    index: Index
+    retriever: Retriever
+    assistant: Assistant
+    audit: AuditLog
+
+    @classmethod
+    def open(cls, settings: Settings, index: Index | None = None, chat: ChatModel | None = None, shared: bool = False) -> Dalil:
+        settings.ensure_dirs()
+        idx = index or (shared_index(settings) if shared else Index(settings))
+        retriever = Retriever(idx)
+        model = chat if chat is not None else chat_model_from_settings(settings)
+        return cls(settings, idx, retriever, Assistant(retriever, model), AuditLog(settings.audit_path))
+
+    def index_version(self) -> str:
+        return index_version(self.settings.registry_path)
+
+    def log(self, answer: Answer, user: str | None = None, audience: str = "public") -> int:
+        return self.audit.record(answer.as_dict(), self.index_version(), prompt_version(), user=user, audience=audience)

@@ -1,0 +1,100 @@
+"""Evaluation datasets (JSONL), validated on load with errors naming the line and field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import DatasetError
+
+KINDS = {"factual", "procedural", "multi-hop", "unanswerable", "cross-lingual"}
+LANGUAGES = {"fr", "ar", "en"}
+
+
+@dataclass
+class Sample:
+    id: str
+    question: str
+    language: str
+    reference_answer: str = ""
+    reference_contexts: list[str] = field(default_factory=list)
+    source_file: str | None = None
+    source_files: list[str] = field(default_factory=list)
+    context_files: list[str] = field(default_factory=list)
+    article: str | None = None
+    kind: str = "factual"
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "unanswerable"
+
+
+def _require(obj: dict[str, Any], key: str, typ: type | tuple[type, ...], line: int, optional: bool = False) -> Any:
+    if key not in obj or obj[key] is None:
+        if optional:
+            return None
+        raise DatasetError(f"line {line}: missing field {key!r}")
+    value = obj[key]
+    if not isinstance(value, typ):
+        raise DatasetError(f"line {line}: field {key!r} must be {typ}, got {type(value).__name__}")
+    return value
+
+
+def load_dataset(path: Path) -> list[Sample]:
+    if not path.exists():
+        raise DatasetError(f"dataset {path} not found")
+    samples: list[Sample] = []
+    ids: set[str] = set()
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"line {n}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
+        if not isinstance(obj, dict):
+            raise DatasetError(f"line {n}: expected a JSON object")
+        sid = str(_require(obj, "id", (str, int), n))
+        if sid in ids:
+            raise DatasetError(f"line {n}: duplicate id {sid!r}")
+        ids.add(sid)
+        question = _require(obj, "question", str, n)
+        if not question.strip():
+            raise DatasetError(f"line {n}: field 'question' is empty")
+        language = obj.get("language") or "fr"
+        if language not in LANGUAGES:
+            raise DatasetError(f"line {n}: field 'language' must be one of {sorted(LANGUAGES)}, got {language!r}")
+        kind = obj.get("kind") or "factual"
+        if kind not in KINDS:
+            raise DatasetError(f"line {n}: field 'kind' must be one of {sorted(KINDS)}, got {kind!r}")
+        contexts = _require(obj, "reference_contexts", list, n, optional=True) or []
+        if not all(isinstance(c, str) for c in contexts):
+            raise DatasetError(f"line {n}: field 'reference_contexts' must be a list of strings")
+        source_files = _require(obj, "source_files", list, n, optional=True) or []
+        source_file = obj.get("source_file")
+        if source_file and source_file not in source_files:
+            source_files = [source_file, *source_files]
+        samples.append(
+            Sample(
+                id=sid,
+                question=question,
+                language=language,
+                reference_answer=obj.get("reference_answer") or "",
+                reference_contexts=contexts,
+                source_file=source_file,
+                source_files=source_files,
+                context_files=obj.get("context_files") or [],
+                article=obj.get("article"),
+                kind=kind,
+            )
+        )
+    if not samples:
+        raise DatasetError(f"dataset {path} has no questions")
+    return samples
+
+
+def dataset_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
