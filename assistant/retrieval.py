@@ -13,9 +13,10 @@ from assistant.corpus import load_collections
 from assistant.errors import QueryError
 from assistant.index import Index
 from assistant.language import detect
+from assistant.lexicon import translations
 from assistant.references import References, find_references
 from assistant.rerank import NoRerank, Reranker
-from assistant.store import Hit, Where
+from assistant.store import DENSE, SPARSE, Hit, Leg, Where
 
 MAX_QUERY_CHARS = 4000
 _ALNUM = re.compile(r"\w", re.UNICODE)
@@ -99,6 +100,10 @@ class Retriever:
         self.settings = index.settings
         self.reranker = reranker or NoRerank()
         self._collections = load_collections(self.settings.definitions_dir)
+        self._present_languages: set[str] | None = None
+        # weight of the legs restricted to another language than the question's; calibrated on the
+        # dev set (0.1-0.2 equally good, 1.0 loses 0.06 excerpt recall@5)
+        self.cross_weight = 0.2
         self._known_laws = {n for c in self._collections.values() for d in c.documents.values() for n in d.law_numbers}
 
     def known_collections(self) -> set[str]:
@@ -159,7 +164,7 @@ class Retriever:
         t_search = time.perf_counter()
         pool = max(k * 4, 30)
         with self.index.lock:
-            hits = self.index.store.query(dense, sparse, where, limit=pool, prefetch=max(50, pool))
+            hits = self.index.store.search(self._legs(text, dense, sparse, where, language, pool), limit=pool)
             if refs and mode == "hybrid":
                 hits = self._boost_references(hits, refs, dense, sparse, where, pool)
         hits = self.reranker.rerank(text, hits)
@@ -181,6 +186,35 @@ class Retriever:
             },
             date=on.isoformat(),
         )
+
+    def _languages(self) -> set[str]:
+        if self._present_languages is None:
+            self._present_languages = {
+                lang for lang in ("fr", "ar", "en") if self.index.store.count(Where(languages=[lang])) > 0
+            }
+        return self._present_languages
+
+    def _legs(self, text: str, dense: Any, sparse: Any, where: Where, language: str, pool: int) -> list[Leg]:
+        """Dense and sparse over everything, plus one dense leg per other language: a French question
+        then also brings the best Arabic articles (sparse terms cannot cross languages, and the
+        multilingual encoder ranks same-language chunks higher)."""
+        depth = max(50, pool)
+        legs = []
+        if dense is not None:
+            legs.append(Leg(DENSE, dense, where, depth))
+        if sparse is not None and sparse.indices:
+            legs.append(Leg(SPARSE, sparse, where, depth))
+        if dense is not None and sparse is not None and not where.languages:
+            expansions = translations(text, language)
+            weight = self.cross_weight
+            for other in sorted(self._languages() - {language}):
+                scoped = Where(**{**where.__dict__, "languages": [other]})
+                legs.append(Leg(DENSE, dense, scoped, depth, weight))
+                if expansions.get(other):
+                    translated = self.index.sparse.encode_query(" ".join(expansions[other]), other)
+                    if translated.indices:
+                        legs.append(Leg(SPARSE, translated, scoped, depth, weight))
+        return legs
 
     def _boost_references(
         self, hits: list[Hit], refs: References, dense: Any, sparse: Any, where: Where, pool: int

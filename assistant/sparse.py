@@ -25,6 +25,7 @@ _STOP = set(
     leur leurs il elle ils elles est sont etre ne pas plus the of and or to in on for is are be by with what which how
     في من على الى إلى عن او أو ان أن التي الذي التي هذا هذه ذلك تلك ما لا مع كل قد ثم هو هي""".split()
 )
+_ARABIC_LIGHT = re.compile(r"^(?:وال|فال|بال|كال|لل|ال|و(?=ال)|ب(?=ا.{3,}))")
 K1 = 1.2
 B = 0.75
 AVG_LEN = 150.0
@@ -47,7 +48,7 @@ def _term_id(term: str) -> int:
 
 
 def terms(text: str, language: str) -> list[str]:
-    folded = fold(text)
+    folded = fold(text, canonical_lam_alef=False)
     stemmer = _stemmer(language)
     out: list[str] = []
     for tok in _TOKEN.findall(folded):
@@ -56,6 +57,13 @@ def terms(text: str, language: str) -> list[str]:
             continue
         if len(tok) < 2 or tok in _STOP:
             continue
+        if language == "ar":
+            # Snowball's Arabic stemmer is inconsistent with proclitics (الولادة / ولادة / بإجازة):
+            # also emit a light form with the article and one-letter proclitics removed
+            light = _ARABIC_LIGHT.sub("", tok)
+            light = light[:-1] if light.endswith("ه") and len(light) > 3 else light
+            if len(light) >= 2:
+                out.append("~" + light)
         if stemmer is not None:
             tok = stemmer.stemWord(tok)
         out.append(tok)
@@ -63,7 +71,7 @@ def terms(text: str, language: str) -> list[str]:
 
 
 class SparseEncoder:
-    name = "dalil-bm25-v1"
+    name = "dalil-bm25-v2"
 
     def encode_document(self, text: str, language: str) -> SparseVector:
         toks = terms(text, language)

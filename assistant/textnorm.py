@@ -40,14 +40,19 @@ def arabic_ratio(text: str) -> float:
     return sum(1 for c in letters if _ARABIC.match(c)) / len(letters)
 
 
-def fold(text: str) -> str:
-    """Case-, accent-insensitive form with Arabic letters unified; keeps word boundaries."""
+def fold(text: str, canonical_lam_alef: bool = True) -> str:
+    """Case-, accent-insensitive form with Arabic letters unified; keeps word boundaries.
+
+    canonical_lam_alef rewrites every لا as ال so that extraction artefacts compare equal; it
+    is right for substring matching and wrong for stemming (it would turn الولادة into الوالده).
+    """
     text = unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS).translate(ARABIC_INDIC_DIGITS)
     text = text.translate(_APOSTROPHES).casefold()
     text = _DIACRITICS.sub("", text)
     text = _ALEF.sub("ا", text).replace("ى", "ي").replace("ة", "ه").replace("ؤ", "و").replace("ئ", "ي")
     # canonical lam/alef order: extraction artefacts swap them
-    text = text.replace("لا", "ال")
+    if canonical_lam_alef:
+        text = text.replace("لا", "ال")
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -25,6 +25,7 @@ from assistant.corpus import (
     load_collections,
     title_from_filename,
 )
+from assistant.embeddings.cache import EmbeddingCache
 from assistant.errors import IngestError
 from assistant.index import Index
 from assistant.settings import Settings
@@ -116,6 +117,7 @@ class Syncer:
         self.settings = settings
         self.index = index
         self.registry = Registry(settings.registry_path)
+        self.cache = EmbeddingCache(settings.data_dir / "embedding-cache.sqlite")
         self.collections = load_collections(settings.definitions_dir)
         self.progress = progress or (lambda done, total, msg: None)
 
@@ -268,12 +270,18 @@ class Syncer:
         law_numbers = meta.law_numbers or infer_law_numbers(path.stem + " " + full_text[:600])
         embed_texts = [self._embed_text(c, title) for c in chunks]
         known = index.store.vectors([c.chunk_id for c in chunks])
-        todo = [i for i, c in enumerate(chunks) if c.chunk_id not in known]
-        batch = max(1, self.settings.embed_batch)
         vectors = dict(known)
+        missing = [i for i, c in enumerate(chunks) if c.chunk_id not in known]
+        cached = self.cache.get_many(index.embedder.name, [embed_texts[i] for i in missing])
+        for j, vec in cached.items():
+            vectors[chunks[missing[j]].chunk_id] = vec
+        todo = [i for j, i in enumerate(missing) if j not in cached]
+        batch = max(1, self.settings.embed_batch)
         for start in range(0, len(todo), batch):
             idx = todo[start : start + batch]
-            embs = index.embedder.embed_documents([embed_texts[i] for i in idx])
+            texts = [embed_texts[i] for i in idx]
+            embs = index.embedder.embed_documents(texts)
+            self.cache.put_many(index.embedder.name, texts, embs)
             for i, vec in zip(idx, embs, strict=True):
                 vectors[chunks[i].chunk_id] = vec
         points = []

@@ -85,6 +85,26 @@ class Where:
         )
 
 
+@dataclass
+class Leg:
+    """One prefetch of a fused query: a dense or sparse vector, its own filter and depth."""
+
+    using: str  # DENSE or SPARSE
+    vector: Any
+    where: Where | None
+    limit: int
+    weight: float = 1.0
+
+
+def basic_legs(dense: Any, sparse: SparseVector | None, where: Where | None, prefetch: int) -> list[Leg]:
+    legs = []
+    if dense is not None:
+        legs.append(Leg(DENSE, dense, where, prefetch))
+    if sparse is not None and sparse.indices:
+        legs.append(Leg(SPARSE, sparse, where, prefetch))
+    return legs
+
+
 class VectorStore(Protocol):
     def open(self, meta: IndexMeta) -> None:
         """Create the index or check that it was built with the same encoders."""
@@ -109,6 +129,9 @@ class VectorStore(Protocol):
         prefetch: int = 50,
     ) -> list[Hit]:
         """Hybrid when both are given (RRF inside the engine), else single-vector search."""
+
+    def search(self, legs: list[Leg], limit: int) -> list[Hit]:
+        """Several prefetches fused with weighted RRF inside the engine (one leg: plain search)."""
 
     def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]: ...
 

@@ -19,7 +19,9 @@ from assistant.store import (
     ChunkPoint,
     Hit,
     IndexMeta,
+    Leg,
     Where,
+    basic_legs,
     point_id,
 )
 
@@ -159,31 +161,35 @@ class ClientStore:
         limit: int,
         prefetch: int = 50,
     ) -> list[Hit]:
-        flt = to_filter(where)
-        dq = [float(x) for x in dense] if dense is not None else None
-        sq = models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse and sparse.indices else None
-        if dq is not None and sq is not None:
+        return self.search(basic_legs(dense, sparse, where, prefetch), limit)
+
+    @staticmethod
+    def _vector(leg: Leg) -> Any:
+        if leg.using == SPARSE:
+            return models.SparseVector(indices=leg.vector.indices, values=leg.vector.values)
+        return [float(x) for x in leg.vector]
+
+    def search(self, legs: list[Leg], limit: int) -> list[Hit]:
+        if not legs:
+            return []
+        if len(legs) == 1:
+            leg = legs[0]
+            res = self.client.query_points(
+                self.name, query=self._vector(leg), using=leg.using, query_filter=to_filter(leg.where),
+                limit=limit, with_payload=True,
+            )
+        else:
+            weights = [leg.weight for leg in legs]
             res = self.client.query_points(
                 self.name,
                 prefetch=[
-                    models.Prefetch(query=dq, using=DENSE, limit=prefetch, filter=flt),
-                    models.Prefetch(query=sq, using=SPARSE, limit=prefetch, filter=flt),
+                    models.Prefetch(query=self._vector(leg), using=leg.using, limit=leg.limit, filter=to_filter(leg.where))
+                    for leg in legs
                 ],
-                query=models.FusionQuery(fusion=models.Fusion.RRF),
+                query=models.RrfQuery(rrf=models.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights)),
                 limit=limit,
                 with_payload=True,
             )
-        elif dq is not None or sq is not None:
-            res = self.client.query_points(
-                self.name,
-                query=dq if dq is not None else sq,
-                using=DENSE if dq is not None else SPARSE,
-                query_filter=flt,
-                limit=limit,
-                with_payload=True,
-            )
-        else:
-            return []
         return [Hit(p.payload["chunk_id"], float(p.score), dict(p.payload)) for p in res.points if p.payload]
 
     def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]:

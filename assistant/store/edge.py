@@ -21,7 +21,9 @@ from assistant.store import (
     ChunkPoint,
     Hit,
     IndexMeta,
+    Leg,
     Where,
+    basic_legs,
     point_id,
 )
 
@@ -161,28 +163,31 @@ class EdgeStore:
         limit: int,
         prefetch: int = 50,
     ) -> list[Hit]:
-        flt = to_filter(where)
-        dq = qe.Query.Nearest([float(x) for x in dense], using=DENSE) if dense is not None else None
-        sq = (
-            qe.Query.Nearest(qe.SparseVector(indices=sparse.indices, values=sparse.values), using=SPARSE)
-            if sparse is not None and sparse.indices
-            else None
-        )
-        if dq is not None and sq is not None:
+        return self.search(basic_legs(dense, sparse, where, prefetch), limit)
+
+    @staticmethod
+    def _query(leg: Leg) -> qe.Query:
+        if leg.using == SPARSE:
+            vec = qe.SparseVector(indices=leg.vector.indices, values=leg.vector.values)
+            return qe.Query.Nearest(vec, using=SPARSE)
+        return qe.Query.Nearest([float(x) for x in leg.vector], using=DENSE)
+
+    def search(self, legs: list[Leg], limit: int) -> list[Hit]:
+        if not legs:
+            return []
+        if len(legs) == 1:
+            leg = legs[0]
+            req = qe.QueryRequest(limit=limit, query=self._query(leg), filter=to_filter(leg.where), with_payload=True)
+        else:
+            weights = [leg.weight for leg in legs]
             req = qe.QueryRequest(
                 limit=limit,
                 prefetches=[
-                    qe.Prefetch(limit=prefetch, query=dq, filter=flt),
-                    qe.Prefetch(limit=prefetch, query=sq, filter=flt),
+                    qe.Prefetch(limit=leg.limit, query=self._query(leg), filter=to_filter(leg.where)) for leg in legs
                 ],
-                query=qe.Fusion.Rrf(k=60),
+                query=qe.Fusion.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights),
                 with_payload=True,
             )
-        else:
-            single = dq if dq is not None else sq
-            if single is None:
-                return []
-            req = qe.QueryRequest(limit=limit, query=single, filter=flt, with_payload=True)
         return [Hit(p.payload["chunk_id"], float(p.score), dict(p.payload)) for p in self.shard.query(req)]
 
     def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]:

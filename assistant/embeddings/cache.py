@@ -1,0 +1,40 @@
+"""A persistent cache of passage embeddings, keyed by model and exact input text: a rebuild or
+a changed sparse encoder never pays for the dense encoder twice."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+
+class EmbeddingCache:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self.conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(model: str, text: str) -> str:
+        return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
+
+    def get_many(self, model: str, texts: list[str]) -> dict[int, np.ndarray]:
+        keys = [self.key(model, t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self.lock:
+            for start in range(0, len(keys), 500):
+                batch = keys[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                for k, blob in self.conn.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", batch):
+                    found[k] = np.frombuffer(blob, dtype=np.float32).copy()
+        return {i: found[k] for i, k in enumerate(keys) if k in found}
+
+    def put_many(self, model: str, texts: list[str], vectors: np.ndarray) -> None:
+        rows = [(self.key(model, t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors, strict=True)]
+        with self.lock:
+            self.conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+            self.conn.commit()

@@ -1,0 +1,51 @@
+"""Dictionary-based cross-lingual expansion: the equivalents, in the other languages, of the
+domain terms a question contains."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib.resources import files
+
+import yaml
+
+from assistant.textnorm import fold
+
+LANGS = ("fr", "ar", "en")
+
+
+@lru_cache(maxsize=1)
+def _entries() -> list[dict[str, list[str]]]:
+    raw = yaml.safe_load(files("assistant.lexicon").joinpath("glossary.yaml").read_text(encoding="utf-8"))
+    return [{lang: [str(t) for t in e.get(lang, [])] for lang in LANGS} for e in raw]
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> list[tuple[dict[str, list[str]], dict[str, re.Pattern[str]]]]:
+    out = []
+    for e in _entries():
+        pats = {}
+        for lang in LANGS:
+            folded = {fold(t, canonical_lam_alef=False) for t in e[lang]}
+            if lang == "ar":
+                folded = {t[2:] if t.startswith("ال") and len(t) > 4 else t for t in folded}
+            terms = sorted(folded, key=len, reverse=True)
+            if terms:
+                body = "|".join(re.escape(t) for t in terms)
+                prefix = r"(?:و|ف|ب|ل|ك)?(?:ال)?" if lang == "ar" else ""
+                pats[lang] = re.compile(rf"(?<!\w){prefix}(?:{body})(?!\w)")
+        out.append((e, pats))
+    return out
+
+
+def translations(question: str, language: str) -> dict[str, list[str]]:
+    """Terms of the other languages for every glossary concept found in the question."""
+    text = fold(question, canonical_lam_alef=False)
+    out: dict[str, list[str]] = {lang: [] for lang in LANGS if lang != language}
+    for entry, pats in _patterns():
+        pat = pats.get(language)
+        if pat is None or not pat.search(text):
+            continue
+        for lang in out:
+            out[lang].extend(entry[lang])
+    return {lang: list(dict.fromkeys(ts)) for lang, ts in out.items() if ts}
