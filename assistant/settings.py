@@ -59,7 +59,8 @@ class Settings(BaseSettings):
 
     top_k: int = 8
     context_k: int = 5
-    refusal_threshold: float = 0.35
+    # minimum question/chunk cosine similarity to attempt an answer; -1: the encoder's calibrated default
+    refusal_threshold: float = -1.0
     history_turns: int = 6
 
     @property
