@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     refusal_threshold: float = -1.0
     history_turns: int = 6
 
+    credentials_file: Path | None = None  # YAML of agent password hashes (`dalil users add`)
+    file_server_port: int = 8502  # loopback server that opens source files at a page
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.credentials_file or self.data_dir / "credentials.yaml"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"

@@ -137,6 +137,7 @@ class Syncer:
         paths: list[Path] | None = None,
         collection: str | None = None,
         prune: bool = False,
+        force: bool = False,
     ) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport()
@@ -146,7 +147,7 @@ class Syncer:
         for i, path in enumerate(files):
             self.progress(i, len(files), path.name)
             t0 = time.perf_counter()
-            result = self._sync_one(path, collection, seen_hashes)
+            result = self._sync_one(path, collection, seen_hashes, force)
             result.seconds = time.perf_counter() - t0
             seen_ids.add(result.doc_id)
             report.documents.append(result)
@@ -157,7 +158,7 @@ class Syncer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _sync_one(self, path: Path, collection: str | None, seen_hashes: dict[str, str]) -> DocResult:
+    def _sync_one(self, path: Path, collection: str | None, seen_hashes: dict[str, str], force: bool = False) -> DocResult:
         source = self.source_of(path)
         doc_id = doc_id_for(source)
         if collection:
@@ -175,7 +176,7 @@ class Syncer:
             except FileNotFoundError as exc:
                 raise IngestError("failed", "file disappeared while it was being read") from exc
             digest = hashlib.sha256(raw).hexdigest()
-            if previous and previous.hash == digest and previous.status == "indexed":
+            if previous and previous.hash == digest and previous.status == "indexed" and not force:
                 if self.index.store.count(Where(doc_ids=[doc_id], version=previous.version)) == previous.chunks:
                     self.index.store.delete(Where(doc_ids=[doc_id], exclude_version=previous.version))
                     seen_hashes[digest] = doc_id
