@@ -117,7 +117,7 @@ class Syncer:
         self.settings = settings
         self.index = index
         self.registry = Registry(settings.registry_path)
-        self.cache = EmbeddingCache(settings.data_dir / "embedding-cache.sqlite")
+        self.cache = EmbeddingCache(settings.embed_cache or settings.data_dir / "embedding-cache.sqlite")
         self.collections = load_collections(settings.definitions_dir)
         self.progress = progress or (lambda done, total, msg: None)
 

@@ -55,7 +55,7 @@ def _run(paths: list[Path] | None, collection: str | None = None, force: bool = 
 
 def admin_page() -> None:
     lang = st.session_state.lang
-    st.header("📚 " + t(lang, "admin"))
+    st.header(t(lang, "admin"))
     if not st.session_state.agent:
         st.warning(t(lang, "agent_only"))
         return
@@ -97,7 +97,7 @@ def admin_page() -> None:
         hide_index=True,
     )
     c1, c2 = st.columns(2)
-    if c1.button("🔄 " + _l(lang, "reindex_all"), key="reindex_all"):
+    if c1.button(_l(lang, "reindex_all"), key="reindex_all"):
         _run(None, lang=lang)
         uploads = settings.uploads_dir
         if uploads.exists():
@@ -112,7 +112,7 @@ def admin_page() -> None:
     if b1.button(_l(lang, "reindex"), key="reindex_one"):
         _run([Path(rec.path)], collection=rec.collection, force=True, lang=lang)
         st.rerun()
-    if b2.button("🗑 " + _l(lang, "withdraw"), key="withdraw"):
+    if b2.button(_l(lang, "withdraw"), key="withdraw"):
         with d.index.lock:
             Syncer(settings, d.index).remove(rec.doc_id)
         st.rerun()

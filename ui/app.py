@@ -15,22 +15,22 @@ from ui.i18n import t  # noqa: E402
 from ui.quality import quality_page  # noqa: E402
 from ui.signin import sidebar_identity  # noqa: E402
 
-st.set_page_config(page_title="Dalil · دليل", page_icon="⚖️", layout="wide")
+st.set_page_config(page_title="Dalil · دليل", page_icon=":material/balance:", layout="wide")
 state.init_session()
 st.markdown(f"<style>{state.css()}</style>", unsafe_allow_html=True)
 
 with st.sidebar:
     labels = {"fr": "Français", "ar": "العربية", "en": "English"}
     st.session_state.lang = st.selectbox(
-        "🌐", list(labels), format_func=labels.get, index=list(labels).index(st.session_state.lang), key="lang_select"
+        t(st.session_state.lang, "lang"), list(labels), format_func=labels.get, index=list(labels).index(st.session_state.lang), key="lang_select"
     )
 lang = st.session_state.lang
 with st.sidebar:
     sidebar_identity(lang)
 
 pages = [
-    st.Page(chat_page, title=t(lang, "chat"), icon="💬", url_path="chat", default=True),
-    st.Page(admin_page, title=t(lang, "admin"), icon="📚", url_path="documents"),
-    st.Page(quality_page, title=t(lang, "quality"), icon="📈", url_path="quality"),
+    st.Page(chat_page, title=t(lang, "chat"), icon=":material/forum:", url_path="chat", default=True),
+    st.Page(admin_page, title=t(lang, "admin"), icon=":material/library_books:", url_path="documents"),
+    st.Page(quality_page, title=t(lang, "quality"), icon=":material/monitoring:", url_path="quality"),
 ]
 st.navigation(pages).run()

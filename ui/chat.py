@@ -63,7 +63,7 @@ def render_citations(answer: dict[str, Any], lang: str) -> None:
             )
             link = state.file_link(c.get("source") or "", c.get("page"))
             if link:
-                st.markdown(f"[📄 {t(lang, 'open')} {c.get('page') or 1}]({link})")
+                st.markdown(f"[:material/description: {t(lang, 'open')} {c.get('page') or 1}]({link})")
 
 
 def render_feedback(index: int, message: dict[str, Any], lang: str) -> None:
@@ -91,7 +91,7 @@ def render_feedback(index: int, message: dict[str, Any], lang: str) -> None:
 def _controls(lang: str) -> dict[str, Any]:
     d = state.dalil()
     with st.sidebar:
-        if st.button("🗨️ " + t(lang, "new"), use_container_width=True, key="new_conversation"):
+        if st.button(t(lang, "new"), icon=":material/add_comment:", use_container_width=True, key="new_conversation"):
             st.session_state.messages = []
             st.rerun()
         with st.expander(t(lang, "advanced")):
@@ -102,7 +102,7 @@ def _controls(lang: str) -> dict[str, Any]:
             chosen = st.multiselect(t(lang, "collections"), known, key="collections")
         mode = "llm" if d.assistant.chat is not None else "extractive"
         label = f"{t(lang, 'mode_llm')}: {d.assistant.chat.name}" if d.assistant.chat else t(lang, "mode_extractive")
-        st.caption(f"⚙️ {label}")
+        st.caption(f":material/memory: {label}")
     return {"date": date.isoformat() if date else None, "collections": chosen or None, "mode": mode}
 
 
@@ -180,5 +180,5 @@ def _render_answer(message: dict[str, Any], lang: str) -> None:
     st.markdown(_answer_html(answer["answer"], answer.get("language") or "fr"), unsafe_allow_html=True)
     st.markdown(_badges(answer, lang), unsafe_allow_html=True)
     if answer.get("notice"):
-        st.markdown(f'<div class="dalil-notice" dir="auto">ℹ️ {html.escape(answer["notice"])}</div>', unsafe_allow_html=True)
+        st.markdown(f'<div class="dalil-notice" dir="auto">{html.escape(answer["notice"])}</div>', unsafe_allow_html=True)
     render_citations(answer, lang)

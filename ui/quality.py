@@ -12,7 +12,7 @@ from ui.i18n import t
 
 def quality_page() -> None:
     lang = st.session_state.lang
-    st.header("📈 " + t(lang, "quality"))
+    st.header(t(lang, "quality"))
     settings = state.settings()
     history = History(settings.eval_path)
     runs = history.runs()
@@ -69,7 +69,7 @@ def quality_page() -> None:
         return
     down = [r for r in rows if r["rating"] < 0]
     c1, c2 = st.columns(2)
-    c1.metric("👎 rate", f"{len(down) / len(rows):.0%}", help=f"{len(rows)} ratings")
+    c1.metric("negative rate", f"{len(down) / len(rows):.0%}", help=f"{len(rows)} ratings")
     reasons: dict[str, int] = {}
     for r in down:
         reasons[r["reason"] or "other"] = reasons.get(r["reason"] or "other", 0) + 1
@@ -77,4 +77,4 @@ def quality_page() -> None:
     by_day: dict[str, list[int]] = {}
     for r in rows:
         by_day.setdefault(r["ts"][:10], []).append(1 if r["rating"] < 0 else 0)
-    st.line_chart({"👎 rate": [sum(v) / len(v) for _, v in sorted(by_day.items())]})
+    st.line_chart({"negative rate": [sum(v) / len(v) for _, v in sorted(by_day.items())]})

@@ -22,7 +22,7 @@ def sidebar_identity(lang: str) -> None:
     if _oidc_configured() and getattr(st.user, "is_logged_in", False):
         st.session_state.agent = agent = str(st.user.get("email") or st.user.get("name") or "sso")
     if agent:
-        st.markdown(f"👤 **{agent}** · {t(lang, 'agent')}")
+        st.markdown(f":material/person: **{agent}** · {t(lang, 'agent')}")
         if st.button(t(lang, "signout"), key="signout"):
             st.session_state.agent = None
             st.session_state.audience = "public"
