@@ -1,0 +1,91 @@
+"""Retrieval over the indexed fixture corpus: hybrid, references, time validity, audience, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.errors import QueryError
+from assistant.index import Index
+from assistant.retrieval import Retriever
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def retriever(indexed):  # type: ignore[no-untyped-def]
+    index = Index(indexed)
+    yield Retriever(index)
+    index.close()
+
+
+def test_hybrid_finds_the_article(retriever) -> None:  # type: ignore[no-untyped-def]
+    resp = retriever.search("Combien de semaines dure le congé de maternité d'une agente publique ?", k=3)
+    top = resp.results[0]
+    assert top.article == "Article 3" and top.source == "test_fr/loi_99-01_conges.pdf"
+    assert top.page == 1 and "quatorze semaines" in top.text
+    assert resp.language == "fr"
+
+
+def test_exact_reference_goes_first(retriever) -> None:  # type: ignore[no-untyped-def]
+    resp = retriever.search("article 5 de la loi 99-01", k=3)
+    assert resp.references.laws == ["99-01"] and resp.references.articles == ["5"]
+    assert resp.results[0].article == "Article 5"
+    resp = retriever.search("المادة الثانية من المرسوم رقم 2.99.10", k=3)
+    assert resp.results[0].article == "المادة الثانية"
+    assert resp.results[0].doc_id == "test_ar:marsoum_2-99-10_minha"
+
+
+def test_cross_lingual_french_question_finds_arabic_text(retriever) -> None:  # type: ignore[no-untyped-def]
+    resp = retriever.search("Quel est le montant de la prime de transport mensuelle des fonctionnaires ?", k=5)
+    assert any(r.source == "test_ar/marsoum_2-99-10_minha.txt" for r in resp.results)
+
+
+def test_superseded_text_ranks_below_the_text_in_force_and_is_flagged(retriever) -> None:  # type: ignore[no-untyped-def]
+    q = "ما هو مبلغ منحة التنقل الشهرية للموظفين؟"
+    today = retriever.search(q, k=6, date="2026-03-01")
+    docs = [r.doc_id for r in today.results]
+    new, old = "test_ar:marsoum_2-99-10_minha", "test_ar:marsoum_2-98-10_minha_old"
+    assert docs.index(new) < docs.index(old)
+    old_hit = next(r for r in today.results if r.doc_id == old)
+    assert old_hit.in_force is False and old_hit.superseded_by == "test_ar/marsoum_2-99-10_minha.txt"
+    # as in force on a 2025 date, the old decree is the text in force and the new one is not yet
+    past = retriever.search(q, k=6, date="2025-06-01")
+    docs = [r.doc_id for r in past.results]
+    assert docs.index(old) < docs.index(new)
+    assert next(r for r in past.results if r.doc_id == new).in_force is False
+    strict = retriever.search(q, k=6, date="2026-03-01", exclude_superseded=True)
+    assert old not in [r.doc_id for r in strict.results]
+
+
+def test_public_users_never_see_agent_only_texts(retriever) -> None:  # type: ignore[no-untyped-def]
+    q = "code d'accès interne au registre renouvelé chaque trimestre"
+    public = retriever.search(q, k=10, audience="public")
+    assert all(r.payload["audience"] == "public" for r in public.results)
+    agents = retriever.search(q, k=3, audience="agents")
+    assert agents.results[0].source == "internes/circulaire_7-2026.txt"
+
+
+def test_filters(retriever) -> None:  # type: ignore[no-untyped-def]
+    resp = retriever.search("congé", k=10, collections=["test_ar"], audience="agents")
+    assert resp.results and {r.payload["collection"] for r in resp.results} == {"test_ar"}
+    resp = retriever.search("congé", k=10, languages=["fr"], audience="agents")
+    assert {r.language for r in resp.results} == {"fr"}
+
+
+@pytest.mark.parametrize(
+    ("query", "kwargs", "message"),
+    [
+        ("", {}, "empty query"),
+        ("x" * 20000, {}, "query too long"),
+        ("congé", {"date": "22/11/2026"}, "use YYYY-MM-DD"),
+        ("congé", {"collections": ["nope"]}, "unknown collection"),
+    ],
+)
+def test_bad_queries_get_clear_errors(retriever, query, kwargs, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(QueryError, match=message):
+        retriever.search(query, **kwargs)
+
+
+def test_punctuation_only_gives_empty_result_with_reason(retriever) -> None:  # type: ignore[no-untyped-def]
+    resp = retriever.search("?!… ;;", k=3)
+    assert resp.results == [] and "no words" in (resp.reason or "")
