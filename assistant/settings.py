@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     mistral_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("MISTRAL_API_KEY", "DALIL_MISTRAL_API_KEY")
     )
+    judge_max_tokens: int = 1024
+    judge_timeout_s: float = 180.0
     answer_mode: str = "auto"  # auto | llm | extractive
 
     top_k: int = 8

@@ -91,7 +91,7 @@ class _DalilLCEmbeddings:
 
 def judge_scores(
     items: list[dict[str, Any]], judge_model: str, judge_url: str | None, api_key: str | None, embedder: Any,
-    timeout_s: float = 120.0,
+    timeout_s: float = 180.0, max_tokens: int = 1024,
 ) -> list[dict[str, float | None]]:
     """LLM-judged Ragas metrics. Tiny models give NaN scores: recorded as missing values."""
     from langchain_core.embeddings import Embeddings
@@ -108,7 +108,7 @@ def judge_scores(
 
     base_url = (judge_url.rstrip("/") + "/v1") if judge_url and not judge_url.rstrip("/").endswith("/v1") else judge_url
     kwargs: dict[str, Any] = {"model": judge_model, "api_key": api_key or "none", "temperature": 0.0,
-                              "max_tokens": 512, "timeout": int(timeout_s), "max_retries": 0}
+                              "max_tokens": max_tokens, "timeout": int(timeout_s), "max_retries": 0}
     if base_url:
         kwargs["base_url"] = base_url
     llm = LangchainLLMWrapper(ChatMistralAI(**kwargs), bypass_n=True)

@@ -160,7 +160,10 @@ def run(
         it["ragas"] = non_llm_scores(it)
     if judge_model:
         key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else None
-        for it, scores in zip(items, judge_scores(items, judge_model, judge_url, key, dalil.index.embedder), strict=True):
+        for it, scores in zip(items, judge_scores(
+            items, judge_model, judge_url, key, dalil.index.embedder,
+            timeout_s=settings.judge_timeout_s, max_tokens=settings.judge_max_tokens,
+        ), strict=True):
             it["ragas"].update(scores)
     metrics = aggregate(items)
     metrics["by_language"] = breakdown(items, "language")

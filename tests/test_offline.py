@@ -1,0 +1,85 @@
+"""No socket leaves loopback during ingest, ask (llm and extractive) and eval."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _is_loopback(host: object) -> bool:
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture()
+def guard(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    attempts: list[str] = []
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self, address):  # type: ignore[no-untyped-def]
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+            attempts.append(f"connect {address}")
+            raise OSError("network access blocked by test")
+        return real_connect(self, address)
+
+    def connect_ex(self, address):  # type: ignore[no-untyped-def]
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+            attempts.append(f"connect_ex {address}")
+            return 111
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not _is_loopback(host):
+            attempts.append(f"resolve {host}")
+            raise socket.gaierror("name resolution blocked by test")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return attempts
+
+
+def test_ingest_ask_and_eval_stay_on_loopback(guard: list[str], fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answer import Assistant
+    from assistant.generation.chat import MistralChat
+    from assistant.generation.server import LlamaServer, bundled_test_gguf
+    from assistant.index import Index
+    from assistant.retrieval import Retriever
+    from eval.runner import run
+    from ingest.sync import Syncer
+
+    index = Index(fresh)
+    report = Syncer(fresh, index).run()  # parsing (unstructured, OCR), embeddings, Qdrant
+    assert not report.failed
+    retriever = Retriever(index)
+    server = LlamaServer(bundled_test_gguf(), port=0, n_ctx=2048, alias="local")
+    try:
+        chat = MistralChat(server.url, "k", "local", max_tokens=16)
+        llm = Assistant(retriever, chat).ask("Combien de semaines dure le congé de maternité ?", mode="llm")
+        extractive = Assistant(retriever, None).ask("ما هو مبلغ منحة التنقل الشهرية للموظفين؟")
+        assert llm.citations and extractive.citations
+        dataset = tmp_path / "d.jsonl"
+        dataset.write_text(
+            json.dumps({"id": "1", "question": "Congé de maternité ?", "language": "fr", "kind": "factual",
+                        "reference_answer": "quatorze semaines", "reference_contexts": ["quatorze semaines"]}) + "\n",
+            encoding="utf-8",
+        )
+        index.close()
+        record = run(fresh.model_copy(update={"judge_max_tokens": 48}), dataset, judge_model="local", judge_url=server.url)
+        assert record["n"] == 1
+    finally:
+        server.stop()
+    assert guard == []
