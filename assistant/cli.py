@@ -352,7 +352,7 @@ def ui(
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(app_path),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer", "--theme.primaryColor", "#0b5d3b",
     ]
     err.print(f"Dalil on http://127.0.0.1:{port}")
     raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))

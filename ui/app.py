@@ -9,10 +9,7 @@ from assistant.offline import enforce_offline_env
 enforce_offline_env()
 
 from ui import state  # noqa: E402
-from ui.admin import admin_page  # noqa: E402
-from ui.chat import chat_page  # noqa: E402
 from ui.i18n import t  # noqa: E402
-from ui.quality import quality_page  # noqa: E402
 from ui.signin import sidebar_identity  # noqa: E402
 
 st.set_page_config(page_title="Dalil · دليل", page_icon=":material/balance:", layout="wide")
@@ -29,8 +26,8 @@ with st.sidebar:
     sidebar_identity(lang)
 
 pages = [
-    st.Page(chat_page, title=t(lang, "chat"), icon=":material/forum:", url_path="chat", default=True),
-    st.Page(admin_page, title=t(lang, "admin"), icon=":material/library_books:", url_path="documents"),
-    st.Page(quality_page, title=t(lang, "quality"), icon=":material/monitoring:", url_path="quality"),
+    st.Page("page_chat.py", title=t(lang, "chat"), icon=":material/forum:", url_path="chat", default=True),
+    st.Page("page_admin.py", title=t(lang, "admin"), icon=":material/library_books:", url_path="documents"),
+    st.Page("page_quality.py", title=t(lang, "quality"), icon=":material/monitoring:", url_path="quality"),
 ]
 st.navigation(pages).run()

@@ -1,0 +1,230 @@
+"""The Streamlit app: AppTest for each page, then a real headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import get_settings
+from tests.conftest import settings_env
+
+pytestmark = pytest.mark.integration
+APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture()
+def app_env(fresh, monkeypatch):  # type: ignore[no-untyped-def]
+    """An ingested private data directory, exposed to the app through the environment."""
+    from assistant.index import Index, drop_shared
+    from ingest.sync import Syncer
+
+    index = Index(fresh)
+    Syncer(fresh, index).run()
+    index.close()
+    for key, value in settings_env(fresh).items():
+        if key.startswith("DALIL_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DALIL_FILE_SERVER_PORT", "0")
+    get_settings.cache_clear()
+    yield fresh
+    import streamlit as st
+
+    st.cache_resource.clear()
+    drop_shared(fresh)
+    get_settings.cache_clear()
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(APP, default_timeout=120)
+
+
+def test_chat_answers_with_citations_and_saves_feedback(app_env) -> None:  # type: ignore[no-untyped-def]
+    from assistant.audit import AuditLog
+
+    at = _app().run()
+    assert not at.exception
+    at.chat_input[0].set_value("Combien de semaines dure le congé de maternité d'une agente publique ?").run()
+    assert not at.exception
+    labels = [e.label for e in at.expander]
+    assert any(label.startswith("[1] Article 3") for label in labels)
+    html = " ".join(m.value for m in at.markdown)
+    assert "quatorze semaines" in html and "dalil-badge" in html
+    at.feedback[0].set_value(0).run()  # thumbs down
+    at.selectbox(key="fb-1-reason").set_value("incomplète")
+    at.text_input(key="fb-1-comment").set_value("Il manque le congé post-natal")
+    submit = next(b for b in at.get("form_submit_button") if "fb-1-form" in b.key)
+    submit.click().run()
+    assert any("Merci" in c.value for c in at.caption)
+    rows = AuditLog(app_env.audit_path).feedback_rows()
+    assert rows and rows[0]["rating"] == -1 and rows[0]["reason"] == "incomplete"
+    answers = AuditLog(app_env.audit_path).answers()
+    assert answers and answers[0]["index_version"].endswith("docs")
+
+
+def test_public_chat_never_shows_agent_texts_and_arabic_is_rtl(app_env) -> None:  # type: ignore[no-untyped-def]
+    at = _app().run()
+    at.chat_input[0].set_value("code d'accès interne au registre renouvelé chaque trimestre").run()
+    assert all("circulaire" not in e.label.lower() for e in at.expander)
+    at.chat_input[0].set_value("ما هو مبلغ منحة التنقل الشهرية للموظفين؟").run()
+    html = " ".join(m.value for m in at.markdown)
+    assert 'dir="rtl"' in html
+
+
+def test_admin_requires_sign_in_then_indexes_an_upload(app_env) -> None:  # type: ignore[no-untyped-def]
+    from assistant.credentials import add_user
+    from ingest.registry import Registry
+
+    add_user(app_env.credentials_path, "owner", "s3cret-pass")
+    at = _app().run()
+    at.text_input(key="signin_user").set_value("owner")
+    at.text_input(key="signin_password").set_value("wrong")
+    at.button(key="FormSubmitter:signin-Se connecter").click().run()
+    assert any("incorrect" in e.value for e in at.error)
+    at.text_input(key="signin_password").set_value("s3cret-pass")
+    at.button(key="FormSubmitter:signin-Se connecter").click().run()
+    assert at.session_state.agent == "owner"
+    at.switch_page("page_admin.py").run()
+    assert not at.exception
+    at.get("file_uploader")[0].upload(
+        "note_service.md", "# Article 1\n\nLe télétravail est autorisé deux jours par semaine.\n".encode(), "text/markdown"
+    ).run()
+    at.button(key="upload_index").click().run()
+    assert not at.exception
+    docs = {r.doc_id: r for r in Registry(app_env.registry_path).all()}
+    uploaded = [r for r in docs.values() if r.source.endswith("note_service.md")]
+    assert uploaded and uploaded[0].status == "indexed" and uploaded[0].chunks == 1
+
+
+def test_quality_dashboard_renders_a_stored_run(app_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from eval.runner import run
+
+    dataset = tmp_path / "d.jsonl"
+    dataset.write_text(json.dumps({"id": "1", "question": "Congé de maternité ?", "language": "fr",
+                                   "reference_contexts": ["quatorze semaines"], "kind": "factual"}) + "\n", encoding="utf-8")
+    record = run(app_env, dataset, tag="dash")
+    at = _app().run()
+    at.switch_page("page_quality.py").run()
+    assert not at.exception
+    assert any(record["run_id"] in c.value for c in at.caption)
+    assert {m.label for m in at.metric} >= {"excerpt_recall@5", "refusal_accuracy"}
+
+
+# --------------------------------------------------------------------------- real browser
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture()
+def served(fresh):  # type: ignore[no-untyped-def]
+    from assistant.credentials import add_user
+
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is missing: run `make setup` (apt-get install chromium)")
+    env = settings_env(fresh)
+    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest"], env=env, check=True, capture_output=True, timeout=600)
+    add_user(fresh.credentials_path, "owner", "s3cret-pass")
+    port = _free_port()
+    env["DALIL_FILE_SERVER_PORT"] = str(_free_port())
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("dalil ui did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
+    page.fill("textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.dalil-answer').length >= n && document.querySelectorAll('.dalil-badge').length > 0",
+        arg=1, timeout=90_000,
+    )
+
+
+def test_browser_french_and_arabic_questions(served) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(served, wait_until="networkidle")
+        page.wait_for_selector("textarea", timeout=60_000)
+        _ask(page, "Combien de semaines dure le congé de maternité d'une agente publique ?")
+        page.wait_for_timeout(500)
+        answer = page.locator(".dalil-answer").last
+        assert "quatorze semaines" in answer.inner_text()
+        assert answer.get_attribute("dir") == "ltr"
+        expander = page.locator("[data-testid=stMainBlockContainer] [data-testid=stExpander] summary").first
+        expander.click()
+        page.wait_for_timeout(500)
+        article = page.locator(".dalil-article").first
+        assert "quatorze semaines" in article.inner_text()
+        link = page.locator("a", has_text="page").first
+        href = link.get_attribute("href")
+        assert href and "loi_99-01_conges.pdf#page=1" in href
+        assert urllib.request.urlopen(href.split("#")[0], timeout=10).read()[:5] == b"%PDF-"
+        page.screenshot(path=str(ARTIFACTS / "chat-fr.png"))
+        _ask(page, "ما هو مبلغ منحة التنقل الشهرية للموظفين؟")
+        page.wait_for_function("document.querySelectorAll('.dalil-answer').length >= 2", timeout=90_000)
+        page.wait_for_timeout(500)
+        arabic = page.locator(".dalil-answer").last
+        assert arabic.get_attribute("dir") == "rtl"
+        assert page.evaluate("el => getComputedStyle(el).direction", arabic.element_handle()) == "rtl"
+        assert "منحة التنقل" in arabic.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "chat-ar.png"))
+        browser.close()
+
+
+def test_browser_admin_upload(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    note = tmp_path / "note_teletravail.md"
+    note.write_text("# Article 1\n\nLe télétravail est autorisé deux jours par semaine.\n", encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(served, wait_until="networkidle")
+        page.get_by_text("Connexion agent").click()
+        page.get_by_label("Identifiant").fill("owner")
+        page.get_by_label("Mot de passe").fill("s3cret-pass")
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_selector("text=owner", timeout=30_000)
+        page.locator("[data-testid=stSidebarNav] a", has_text="Documents").click()  # same session: stays signed in
+        page.wait_for_selector("input[type=file]", state="attached", timeout=30_000)
+        page.set_input_files("input[type=file]", str(note))
+        page.get_by_role("button", name="Indexer").click()
+        page.wait_for_selector("text=Terminé", timeout=120_000)
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
+        browser.close()
+    assert os.path.exists(ARTIFACTS / "admin.png")

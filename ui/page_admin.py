@@ -1,0 +1,3 @@
+from ui.admin import admin_page
+
+admin_page()

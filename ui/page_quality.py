@@ -1,0 +1,3 @@
+from ui.quality import quality_page
+
+quality_page()
