@@ -155,7 +155,9 @@ class Assistant:
             retrieved=resp.results,
         )
         answer.relevance = (
-            relevance(self.retriever, standalone, {"date": date, "collections": collections, "audience": audience})
+            relevance(
+                self.retriever, standalone, {"date": date, "collections": collections, "audience": audience}
+            )
             if resp.results
             else 0.0
         )
@@ -174,9 +176,12 @@ class Assistant:
             yield from self._generate(answer, standalone, results, prompts, history)
         else:
             self._extractive(answer, standalone, results, prompts)
-            if self.chat is None and mode == "extractive" and self._configured_mode() == "llm":
-                answer.notice = prompts["notice_extractive"]
-            elif answer.notice is None:
+            if (
+                self.chat is None
+                and mode == "extractive"
+                and self._configured_mode() == "llm"
+                or answer.notice is None
+            ):
                 answer.notice = prompts["notice_extractive"]
             yield from _chunks(answer.answer)
         answer.timings_ms = self._timings(t0, retrieval_ms, (time.perf_counter() - t_g) * 1000)
@@ -252,7 +257,9 @@ class Assistant:
             )
         return cites
 
-    def _extractive(self, answer: Answer, question: str, results: list[Result], prompts: dict[str, Any]) -> None:
+    def _extractive(
+        self, answer: Answer, question: str, results: list[Result], prompts: dict[str, Any]
+    ) -> None:
         chosen = results[:3]
         cites = self._citations(chosen, question)
         lines = [prompts["extractive_intro"], ""]
@@ -286,11 +293,21 @@ class Assistant:
             status = prompts["not_in_force"] if not c.in_force else ""
             blocks.append(
                 prompts["source"].format(
-                    n=c.n, title=c.title, article=c.article or "—", page=c.page or "?", status=status, text=c.text
+                    n=c.n,
+                    title=c.title,
+                    article=c.article or "—",
+                    page=c.page or "?",
+                    status=status,
+                    text=c.text,
                 )
             )
         messages: list[Message] = [{"role": "system", "content": prompts["system"]}]
-        messages.append({"role": "user", "content": prompts["user"].format(sources="\n\n".join(blocks), question=question)})
+        messages.append(
+            {
+                "role": "user",
+                "content": prompts["user"].format(sources="\n\n".join(blocks), question=question),
+            }
+        )
         pieces: list[str] = []
         try:
             for delta in self.chat.stream(messages):
@@ -369,7 +386,8 @@ def best_excerpt(text: str, question: str, language: str, limit: int = EXCERPT_C
             end = start + 1
         if score > best_score:
             best_start, best_score = start, score
-    out, size = [], 0
+    out: list[str] = []
+    size = 0
     for ln in lines[best_start:]:
         if size + len(ln) > limit and out:
             break

@@ -59,7 +59,11 @@ class AuditLog:
         self.conn.executescript(SCHEMA)
 
     def record(
-        self, answer: dict[str, Any], index_version: str, prompt_version: str, user: str | None = None,
+        self,
+        answer: dict[str, Any],
+        index_version: str,
+        prompt_version: str,
+        user: str | None = None,
         audience: str = "public",
     ) -> int:
         question = answer.get("question", "")
@@ -78,7 +82,10 @@ class AuditLog:
                 int(bool(answer.get("refused"))),
                 redact(answer.get("answer", "")),
                 json.dumps(
-                    [{k: c.get(k) for k in ("n", "chunk_id", "doc_id", "article", "page")} for c in answer.get("citations", [])],
+                    [
+                        {k: c.get(k) for k in ("n", "chunk_id", "doc_id", "article", "page")}
+                        for c in answer.get("citations", [])
+                    ],
                     ensure_ascii=False,
                 ),
                 json.dumps(answer.get("grounding", {}), ensure_ascii=False),
@@ -92,7 +99,12 @@ class AuditLog:
         return int(cur.lastrowid or 0)
 
     def feedback(
-        self, answer_id: int | None, rating: int, reason: str | None, comment: str | None, answer: dict[str, Any],
+        self,
+        answer_id: int | None,
+        rating: int,
+        reason: str | None,
+        comment: str | None,
+        answer: dict[str, Any],
         index_version: str,
     ) -> int:
         cur = self.conn.execute(

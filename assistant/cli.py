@@ -14,8 +14,12 @@ from rich.table import Table
 from assistant.errors import DalilError
 from assistant.settings import get_settings
 
-app = typer.Typer(help="Dalil: answers from the official texts, with the exact article.", no_args_is_help=True)
-eval_app = typer.Typer(help="Evaluation: run, history, compare, report, gate, generate.", no_args_is_help=True)
+app = typer.Typer(
+    help="Dalil: answers from the official texts, with the exact article.", no_args_is_help=True
+)
+eval_app = typer.Typer(
+    help="Evaluation: run, history, compare, report, gate, generate.", no_args_is_help=True
+)
 app.add_typer(eval_app, name="eval")
 err = Console(stderr=True)
 
@@ -32,12 +36,16 @@ def _fail(exc: Exception, code: int = 1) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the corpus directory)")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the corpus directory)")
+    ] = None,
     collection: Annotated[str | None, typer.Option(help="Put the files in this collection")] = None,
     prune: Annotated[bool, typer.Option(help="Withdraw documents whose files disappeared")] = False,
     rebuild: Annotated[bool, typer.Option(help="Drop the index and re-embed everything")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False,
-    eval_dataset: Annotated[Path | None, typer.Option("--eval", help="Evaluate on this dataset afterwards")] = None,
+    eval_dataset: Annotated[
+        Path | None, typer.Option("--eval", help="Evaluate on this dataset afterwards")
+    ] = None,
 ) -> None:
     """Parse, chunk, embed and index documents; only what changed is processed again."""
     from assistant.index import Index
@@ -125,7 +133,12 @@ def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     table = Table("doc_id", "status", "version", "chunks", "collection", "indexed_at", "error")
     for r in rows:
         table.add_row(
-            r["doc_id"], r["status"], str(r["version"]), str(r["chunks"]), r["collection"], r["indexed_at"] or "",
+            r["doc_id"],
+            r["status"],
+            str(r["version"]),
+            str(r["chunks"]),
+            r["collection"],
+            r["indexed_at"] or "",
             (r["error"] or "")[:60],
         )
     Console().print(table)
@@ -153,11 +166,17 @@ def search(
     query: Annotated[str | None, typer.Argument(help="The question or keywords")] = None,
     k: Annotated[int, typer.Option("--k", help="How many results")] = 8,
     date: Annotated[str | None, typer.Option(help="Texts as in force on YYYY-MM-DD (default: today)")] = None,
-    collection: Annotated[list[str] | None, typer.Option(help="Restrict to a collection (repeatable)")] = None,
-    language: Annotated[list[str] | None, typer.Option(help="Restrict to chunk language (repeatable)")] = None,
+    collection: Annotated[
+        list[str] | None, typer.Option(help="Restrict to a collection (repeatable)")
+    ] = None,
+    language: Annotated[
+        list[str] | None, typer.Option(help="Restrict to chunk language (repeatable)")
+    ] = None,
     audience: Annotated[str, typer.Option(help="public or agents")] = "agents",
     exclude_superseded: Annotated[bool, typer.Option(help="Drop texts not in force on the date")] = False,
-    queries: Annotated[Path | None, typer.Option(help="JSONL of {id, question}: many queries in one process")] = None,
+    queries: Annotated[
+        Path | None, typer.Option(help="JSONL of {id, question}: many queries in one process")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Hybrid search over the indexed texts."""
@@ -188,7 +207,12 @@ def search(
     for qid, q in items:
         try:
             resp = retriever.search(
-                q, k=k, date=date, collections=collection, languages=language, audience=audience,
+                q,
+                k=k,
+                date=date,
+                collections=collection,
+                languages=language,
+                audience=audience,
                 exclude_superseded=exclude_superseded,
             )
             out = {
@@ -231,11 +255,17 @@ def _print_results(out: dict[str, Any]) -> None:
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question")] = None,
-    mode: Annotated[str | None, typer.Option(help="llm or extractive (default: llm when a model is configured)")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="llm or extractive (default: llm when a model is configured)")
+    ] = None,
     date: Annotated[str | None, typer.Option(help="Texts as in force on YYYY-MM-DD")] = None,
-    collection: Annotated[list[str] | None, typer.Option(help="Restrict to a collection (repeatable)")] = None,
+    collection: Annotated[
+        list[str] | None, typer.Option(help="Restrict to a collection (repeatable)")
+    ] = None,
     audience: Annotated[str, typer.Option(help="public or agents")] = "agents",
-    queries: Annotated[Path | None, typer.Option(help="JSONL of {id, question}: many questions in one process")] = None,
+    queries: Annotated[
+        Path | None, typer.Option(help="JSONL of {id, question}: many questions in one process")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Answer from the official texts, citing the articles."""
@@ -286,6 +316,8 @@ def ask(
                 continue
             _fail(exc)
             return
+        if ans is None:
+            continue
         ans.id = qid
         dalil.log(ans, audience=audience)
         if as_json:
@@ -314,15 +346,23 @@ def audit(
     table = Table("id", "ts", "lang", "mode", "refused", "question", "model", "index")
     for r in rows:
         table.add_row(
-            str(r["id"]), r["ts"], r["language"] or "", r["mode"] or "", str(bool(r["refused"])),
-            (r["question"] or "")[:60], r["model"] or "", r["index_version"] or "",
+            str(r["id"]),
+            r["ts"],
+            r["language"] or "",
+            r["mode"] or "",
+            str(bool(r["refused"])),
+            (r["question"] or "")[:60],
+            r["model"] or "",
+            r["index_version"] or "",
         )
     Console().print(table)
 
 
 @app.command("serve-llm")
 def serve_llm(
-    gguf: Annotated[Path | None, typer.Option(help="GGUF file (default: the small test model shipped on PyPI)")] = None,
+    gguf: Annotated[
+        Path | None, typer.Option(help="GGUF file (default: the small test model shipped on PyPI)")
+    ] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port)")] = 8080,
     ctx: Annotated[int, typer.Option(help="Context size")] = 4096,
 ) -> None:
@@ -350,9 +390,25 @@ def ui(
 
     app_path = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app_path),
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer", "--theme.primaryColor", "#0b5d3b",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_path),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+        "--theme.primaryColor",
+        "#0b5d3b",
     ]
     err.print(f"Dalil on http://127.0.0.1:{port}")
     raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))
@@ -372,8 +428,15 @@ def eval_run(
     from eval.runner import run
 
     try:
-        record = run(get_settings(), dataset, mode=mode, judge_model=judge_model, judge_url=judge_url, tag=tag,
-                     limit=limit)
+        record = run(
+            get_settings(),
+            dataset,
+            mode=mode,
+            judge_model=judge_model,
+            judge_url=judge_url,
+            tag=tag,
+            limit=limit,
+        )
     except DalilError as exc:
         _fail(exc)
         return
@@ -403,8 +466,14 @@ def eval_history(
         return
     table = Table("run_id", "ts", "dataset", "mode", "tag", *HEADLINE[:5])
     for r in runs:
-        table.add_row(r["run_id"], r["ts"], r["dataset"], r["mode"], r["tag"] or "",
-                      *[str(r["metrics"].get(k)) for k in HEADLINE[:5]])
+        table.add_row(
+            r["run_id"],
+            r["ts"],
+            r["dataset"],
+            r["mode"],
+            r["tag"] or "",
+            *[str(r["metrics"].get(k)) for k in HEADLINE[:5]],
+        )
     Console().print(table)
 
 

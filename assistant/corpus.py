@@ -102,7 +102,9 @@ def save_document_meta(collection: Collection, filename: str, meta: DocumentMeta
     }
     docs[filename] = entry
     raw["documents"] = docs
-    collection.definition_path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    collection.definition_path.write_text(
+        yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     collection.documents[filename] = meta
 
 

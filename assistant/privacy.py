@@ -18,8 +18,18 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("PHONE", re.compile(r"(?:\+212|00212|\b0)\s?[5-7](?:[\s.-]?\d{2}){4}\b")),
     ("CIN", re.compile(r"\b[A-Z]{1,2}\s?\d{5,7}\b")),
     ("CNSS", re.compile(r"\b\d{9}\b")),
-    ("DATE_OF_BIRTH", re.compile(r"\b(?:né|née|born|مزداد)\w*\s+(?:le\s+|on\s+|في\s+)?\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}", re.I)),
-    ("NAME", re.compile(r"\b(?:M\.|Mme|Mlle|Monsieur|Madame|Mr\.?|Mrs\.?|Ms\.?)\s+[A-ZÉÈ][\w'-]+(?:\s+[A-ZÉÈ][\w'-]+)?")),
+    (
+        "DATE_OF_BIRTH",
+        re.compile(
+            r"\b(?:né|née|born|مزداد)\w*\s+(?:le\s+|on\s+|في\s+)?\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}", re.I
+        ),
+    ),
+    (
+        "NAME",
+        re.compile(
+            r"\b(?:M\.|Mme|Mlle|Monsieur|Madame|Mr\.?|Mrs\.?|Ms\.?)\s+[A-ZÉÈ][\w'-]+(?:\s+[A-ZÉÈ][\w'-]+)?"
+        ),
+    ),
     ("NAME", re.compile(r"(?:السيد|السيدة|الآنسة)\s+\S+(?:\s+\S+)?")),
 ]
 

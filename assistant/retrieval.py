@@ -104,7 +104,9 @@ class Retriever:
         # weight of the legs restricted to another language than the question's; calibrated on the
         # dev set (0.1-0.2 equally good, 1.0 loses 0.06 excerpt recall@5)
         self.cross_weight = 0.2
-        self._known_laws = {n for c in self._collections.values() for d in c.documents.values() for n in d.law_numbers}
+        self._known_laws = {
+            n for c in self._collections.values() for d in c.documents.values() for n in d.law_numbers
+        }
 
     def known_collections(self) -> set[str]:
         names = set(self._collections)
@@ -149,7 +151,9 @@ class Retriever:
             raise QueryError("audience must be public or agents")
         language = detect(text).language
         if not _ALNUM.search(text):
-            return SearchResponse(text, language, [], reason="the query has no words to search for", date=on.isoformat())
+            return SearchResponse(
+                text, language, [], reason="the query has no words to search for", date=on.isoformat()
+            )
         where = Where(
             collections=collections,
             languages=languages,

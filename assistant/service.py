@@ -22,7 +22,13 @@ class Dalil:
     audit: AuditLog
 
     @classmethod
-    def open(cls, settings: Settings, index: Index | None = None, chat: ChatModel | None = None, shared: bool = False) -> Dalil:
+    def open(
+        cls,
+        settings: Settings,
+        index: Index | None = None,
+        chat: ChatModel | None = None,
+        shared: bool = False,
+    ) -> Dalil:
         settings.ensure_dirs()
         idx = index or (shared_index(settings) if shared else Index(settings))
         retriever = Retriever(idx)
@@ -33,4 +39,6 @@ class Dalil:
         return index_version(self.settings.registry_path)
 
     def log(self, answer: Answer, user: str | None = None, audience: str = "public") -> int:
-        return self.audit.record(answer.as_dict(), self.index_version(), prompt_version(), user=user, audience=audience)
+        return self.audit.record(
+            answer.as_dict(), self.index_version(), prompt_version(), user=user, audience=audience
+        )

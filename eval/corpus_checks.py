@@ -17,7 +17,7 @@ def excerpt_coverage(store: VectorStore, samples: list[Sample]) -> dict[str, Any
         by_source.setdefault(p.get("source", ""), []).append(match_key(p.get("text", "")))
     total, found, missing = 0, 0, []
     for s in samples:
-        files = s.context_files or [s.source_file] * len(s.reference_contexts)
+        files = s.context_files or [s.source_file or ""] * len(s.reference_contexts)
         for excerpt, source in zip(s.reference_contexts, files, strict=False):
             total += 1
             key = match_key(excerpt)

@@ -32,7 +32,9 @@ class Sample:
         return self.kind != "unanswerable"
 
 
-def _require(obj: dict[str, Any], key: str, typ: type | tuple[type, ...], line: int, optional: bool = False) -> Any:
+def _require(
+    obj: dict[str, Any], key: str, typ: type | tuple[type, ...], line: int, optional: bool = False
+) -> Any:
     if key not in obj or obj[key] is None:
         if optional:
             return None
@@ -66,7 +68,9 @@ def load_dataset(path: Path) -> list[Sample]:
             raise DatasetError(f"line {n}: field 'question' is empty")
         language = obj.get("language") or "fr"
         if language not in LANGUAGES:
-            raise DatasetError(f"line {n}: field 'language' must be one of {sorted(LANGUAGES)}, got {language!r}")
+            raise DatasetError(
+                f"line {n}: field 'language' must be one of {sorted(LANGUAGES)}, got {language!r}"
+            )
         kind = obj.get("kind") or "factual"
         if kind not in KINDS:
             raise DatasetError(f"line {n}: field 'kind' must be one of {sorted(KINDS)}, got {kind!r}")

@@ -17,7 +17,9 @@ def _flat(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
-def gate_against(current: dict[str, Any], baseline: dict[str, Any], tolerance: float = DEFAULT_TOLERANCE) -> dict[str, Any]:
+def gate_against(
+    current: dict[str, Any], baseline: dict[str, Any], tolerance: float = DEFAULT_TOLERANCE
+) -> dict[str, Any]:
     cur, base = _flat(current), _flat(baseline)
     regressions = []
     for name, before in base.items():
@@ -27,7 +29,9 @@ def gate_against(current: dict[str, Any], baseline: dict[str, Any], tolerance: f
         delta = after - before
         worse = delta > tolerance if name in LOWER_IS_BETTER else delta < -tolerance
         if worse:
-            regressions.append({"metric": name, "baseline": before, "current": after, "delta": round(delta, 4)})
+            regressions.append(
+                {"metric": name, "baseline": before, "current": after, "delta": round(delta, 4)}
+            )
     return {"passed": not regressions, "regressions": regressions, "tolerance": tolerance}
 
 

@@ -61,9 +61,10 @@ def generate(settings: Settings, collection: str, n: int, out: Path) -> int:
         raise DalilError(f"collection {collection!r} has no indexed chunks: run `dalil ingest` first")
     url = getattr(model, "server_url", None)
     key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else "none"
-    llm = ChatMistralAI(model=model.name, api_key=key, base_url=(url + "/v1") if url else None, max_retries=0)
+    llm = ChatMistralAI(model=model.name, api_key=key, base_url=(url + "/v1") if url else None, max_retries=0)  # type: ignore[call-arg,arg-type]
     gen = TestsetGenerator(
-        llm=LangchainLLMWrapper(llm), embedding_model=LangchainEmbeddingsWrapper(_DalilLCEmbeddings(index.embedder))
+        llm=LangchainLLMWrapper(llm),
+        embedding_model=LangchainEmbeddingsWrapper(_DalilLCEmbeddings(index.embedder)),
     )
     try:
         testset = gen.generate_with_langchain_docs(docs, testset_size=n, raise_exceptions=False)
@@ -71,7 +72,7 @@ def generate(settings: Settings, collection: str, n: int, out: Path) -> int:
         raise DalilError(f"Ragas test-set generation failed: {type(exc).__name__}: {exc}") from exc
     count = 0
     with out.open("w", encoding="utf-8") as fh:
-        for i, s in enumerate(testset.to_list()):
+        for i, s in enumerate(testset.to_list()):  # type: ignore[union-attr]
             fh.write(
                 json.dumps(
                     {

@@ -90,7 +90,9 @@ class History:
         return self._row(row) if row else None
 
     def items(self, run_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT data FROM items WHERE run_id = ? ORDER BY sample_id", (run_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT data FROM items WHERE run_id = ? ORDER BY sample_id", (run_id,)
+        ).fetchall()
         return [json.loads(r["data"]) for r in rows]
 
     @staticmethod

@@ -90,8 +90,13 @@ class _DalilLCEmbeddings:
 
 
 def judge_scores(
-    items: list[dict[str, Any]], judge_model: str, judge_url: str | None, api_key: str | None, embedder: Any,
-    timeout_s: float = 180.0, max_tokens: int = 1024,
+    items: list[dict[str, Any]],
+    judge_model: str,
+    judge_url: str | None,
+    api_key: str | None,
+    embedder: Any,
+    timeout_s: float = 180.0,
+    max_tokens: int = 1024,
 ) -> list[dict[str, float | None]]:
     """LLM-judged Ragas metrics. Tiny models give NaN scores: recorded as missing values."""
     from langchain_core.embeddings import Embeddings
@@ -106,9 +111,19 @@ def judge_scores(
         ResponseRelevancy,
     )
 
-    base_url = (judge_url.rstrip("/") + "/v1") if judge_url and not judge_url.rstrip("/").endswith("/v1") else judge_url
-    kwargs: dict[str, Any] = {"model": judge_model, "api_key": api_key or "none", "temperature": 0.0,
-                              "max_tokens": max_tokens, "timeout": int(timeout_s), "max_retries": 0}
+    base_url = (
+        (judge_url.rstrip("/") + "/v1")
+        if judge_url and not judge_url.rstrip("/").endswith("/v1")
+        else judge_url
+    )
+    kwargs: dict[str, Any] = {
+        "model": judge_model,
+        "api_key": api_key or "none",
+        "temperature": 0.0,
+        "max_tokens": max_tokens,
+        "timeout": int(timeout_s),
+        "max_retries": 0,
+    }
     if base_url:
         kwargs["base_url"] = base_url
     llm = LangchainLLMWrapper(ChatMistralAI(**kwargs), bypass_n=True)
@@ -119,7 +134,12 @@ def judge_scores(
         pass
 
     emb = LangchainEmbeddingsWrapper(_Emb(embedder))
-    metrics = [Faithfulness(), ResponseRelevancy(strictness=1), LLMContextPrecisionWithReference(), FactualCorrectness()]
+    metrics = [
+        Faithfulness(),
+        ResponseRelevancy(strictness=1),
+        LLMContextPrecisionWithReference(),
+        FactualCorrectness(),
+    ]
     names = ["faithfulness", "response_relevancy", "llm_context_precision", "factual_correctness"]
     dataset = EvaluationDataset(samples=[_sample(it) for it in items])
     result = evaluate(
@@ -131,11 +151,13 @@ def judge_scores(
         raise_exceptions=False,
         show_progress=False,
     )
-    frame = result.to_pandas()
+    frame = result.to_pandas()  # type: ignore[union-attr]
     out = []
     for i in range(len(items)):
         row = frame.iloc[i]
-        out.append({name: _safe(row.get(col)) for name, col in zip(names, _columns(frame, names), strict=True)})
+        out.append(
+            {name: _safe(row.get(col)) for name, col in zip(names, _columns(frame, names), strict=True)}
+        )
     return out
 
 
@@ -145,6 +167,8 @@ def _columns(frame: Any, names: list[str]) -> list[str]:
         "faithfulness": "faithfulness",
         "response_relevancy": "answer_relevancy",
         "llm_context_precision": "llm_context_precision_with_reference",
-        "factual_correctness": next((c for c in cols if c.startswith("factual_correctness")), "factual_correctness"),
+        "factual_correctness": next(
+            (c for c in cols if c.startswith("factual_correctness")), "factual_correctness"
+        ),
     }
     return [mapping[n] if mapping[n] in cols else n for n in names]

@@ -88,17 +88,34 @@ def write_report(history: History, run_id: str, out_dir: Path) -> Path:
     for k, v in m.items():
         if k in ("by_language", "by_kind"):
             continue
-        lines.append(f"| {k} | {_fmt(v) if not isinstance(v, dict) else ', '.join(f'{a} {b}' for a, b in v.items())} |")
+        lines.append(
+            f"| {k} | {_fmt(v) if not isinstance(v, dict) else ', '.join(f'{a} {b}' for a, b in v.items())} |"
+        )
     for key in ("by_language", "by_kind"):
         groups = m.get(key, {})
         cols = ["n", *HEADLINE]
-        lines += ["", f"## {key.replace('_', ' ')}", "", "| group | " + " | ".join(cols) + " |",
-                  "|---" * (len(cols) + 1) + "|"]
+        lines += [
+            "",
+            f"## {key.replace('_', ' ')}",
+            "",
+            "| group | " + " | ".join(cols) + " |",
+            "|---" * (len(cols) + 1) + "|",
+        ]
         for g, vals in groups.items():
             lines.append(f"| {g} | " + " | ".join(_fmt(vals.get(c)) for c in cols) + " |")
-    lines += ["", f"![metrics over time]({over_time.name})", "", f"![by language]({by_lang.name})", "",
-              f"![by kind]({by_kind.name})", "", "## Questions", "", "| id | lang | kind | recall@5 | refused | answer |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"![metrics over time]({over_time.name})",
+        "",
+        f"![by language]({by_lang.name})",
+        "",
+        f"![by kind]({by_kind.name})",
+        "",
+        "## Questions",
+        "",
+        "| id | lang | kind | recall@5 | refused | answer |",
+        "|---|---|---|---|---|---|",
+    ]
     for it in history.items(run["run_id"]):
         ans = it["answer"].replace("\n", " ").replace("|", "/")[:120]
         lines.append(

@@ -66,11 +66,19 @@ def evaluate_sample(dalil: Dalil, sample: Sample, mode: str) -> dict[str, Any]:
         "mode": ans.mode,
         "refused": ans.refused,
         "answer_language": answer_language(ans.answer, ans.language),
-        "citations": [{k: c[k] for k in ("n", "chunk_id", "source", "article", "page", "excerpt")} for c in cites],
+        "citations": [
+            {k: c[k] for k in ("n", "chunk_id", "source", "article", "page", "excerpt")} for c in cites
+        ],
         "citations_valid": sum(valid),
         "citations_total": len(valid),
         "retrieved": [
-            {"rank": r.rank, "source": r.source, "article": r.article, "chunk_id": r.chunk_id, "text": r.text[:600]}
+            {
+                "rank": r.rank,
+                "source": r.source,
+                "article": r.article,
+                "chunk_id": r.chunk_id,
+                "text": r.text[:600],
+            }
             for r in ans.retrieved[:10]
         ],
         "contexts": [c["text"] for c in cites] or [r.text for r in ans.retrieved[:3]],
@@ -111,11 +119,22 @@ def aggregate(items: list[dict[str, Any]]) -> dict[str, Any]:
         "refusal_accuracy": _mean([1.0 if it["refusal_correct"] else 0.0 for it in items]),
         "unanswerable_refused": _mean([1.0 if it["refused"] else 0.0 for it in unanswerable]),
         "answerable_refused": _mean([1.0 if it["refused"] else 0.0 for it in answerable]),
-        "citation_validity": round(sum(it["citations_valid"] for it in items) / cit_total, 4) if cit_total else None,
+        "citation_validity": round(sum(it["citations_valid"] for it in items) / cit_total, 4)
+        if cit_total
+        else None,
         "language_match": _mean([1.0 if it["language_match"] else 0.0 for it in items]),
     }
-    for name in ("non_llm_context_recall", "non_llm_context_precision", "string_similarity", "bleu", "chrf",
-                 "faithfulness", "response_relevancy", "llm_context_precision", "factual_correctness"):
+    for name in (
+        "non_llm_context_recall",
+        "non_llm_context_precision",
+        "string_similarity",
+        "bleu",
+        "chrf",
+        "faithfulness",
+        "response_relevancy",
+        "llm_context_precision",
+        "factual_correctness",
+    ):
         values = [it.get("ragas", {}).get(name) for it in items]
         if any(v is not None for v in values) or any(name in it.get("ragas", {}) for it in items):
             metrics[name] = _mean([v for v in values if v is not None])
@@ -132,7 +151,9 @@ def breakdown(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]
     groups: dict[str, list[dict[str, Any]]] = {}
     for it in items:
         groups.setdefault(str(it[key]), []).append(it)
-    return {g: {k: v for k, v in aggregate(its).items() if k != "latency_ms"} for g, its in sorted(groups.items())}
+    return {
+        g: {k: v for k, v in aggregate(its).items() if k != "latency_ms"} for g, its in sorted(groups.items())
+    }
 
 
 def run(
@@ -160,10 +181,19 @@ def run(
         it["ragas"] = non_llm_scores(it)
     if judge_model:
         key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else None
-        for it, scores in zip(items, judge_scores(
-            items, judge_model, judge_url, key, dalil.index.embedder,
-            timeout_s=settings.judge_timeout_s, max_tokens=settings.judge_max_tokens,
-        ), strict=True):
+        for it, scores in zip(
+            items,
+            judge_scores(
+                items,
+                judge_model,
+                judge_url,
+                key,
+                dalil.index.embedder,
+                timeout_s=settings.judge_timeout_s,
+                max_tokens=settings.judge_max_tokens,
+            ),
+            strict=True,
+        ):
             it["ragas"].update(scores)
     metrics = aggregate(items)
     metrics["by_language"] = breakdown(items, "language")
@@ -188,7 +218,7 @@ def run(
         },
         "metrics": metrics,
     }
-    record["metrics"]["seconds"] = record["seconds"]
+    metrics["seconds"] = record["seconds"]
     History(settings.eval_path).save(record, items)
     if index is None:
         dalil.index.close()
@@ -202,7 +232,10 @@ def run_and_gate(settings: Settings, dataset: Path, index: Index | None = None) 
     history = History(settings.eval_path)
     previous = [r for r in history.runs(dataset.name)]
     record = run(settings, dataset, mode="extractive", tag="after-ingest", index=index)
-    verdict: dict[str, Any] = {"run_id": record["run_id"], "metrics": {k: record["metrics"].get(k) for k in HEADLINE}}
+    verdict: dict[str, Any] = {
+        "run_id": record["run_id"],
+        "metrics": {k: record["metrics"].get(k) for k in HEADLINE},
+    }
     if previous:
         result = gate_against(record["metrics"], previous[-1]["metrics"])
         verdict.update({"baseline": previous[-1]["run_id"], **result})

@@ -23,13 +23,26 @@ def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = 300) -> str
     Bulletin officiel and reads each column top to bottom.
     """
     render = subprocess.run(
-        ["pdftoppm", "-r", str(dpi), "-f", str(page_number), "-l", str(page_number), "-gray", "-png", str(pdf)],
+        [
+            "pdftoppm",
+            "-r",
+            str(dpi),
+            "-f",
+            str(page_number),
+            "-l",
+            str(page_number),
+            "-gray",
+            "-png",
+            str(pdf),
+        ],
         capture_output=True,
         check=False,
         timeout=120,
     )
     if render.returncode != 0 or not render.stdout:
-        raise IngestError("failed", f"could not render page {page_number} for OCR: {render.stderr.decode()[:200]}")
+        raise IngestError(
+            "failed", f"could not render page {page_number} for OCR: {render.stderr.decode()[:200]}"
+        )
     read = subprocess.run(
         ["tesseract", "stdin", "stdout", "-l", languages, "--psm", "3"],
         input=render.stdout,
@@ -43,7 +56,9 @@ def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = 300) -> str
     return read.stdout.decode("utf-8", errors="replace")
 
 
-def ocr_pages(pdf: Path, pages: list[int], languages: str, dpi: int = 300, workers: int = 2) -> dict[int, str]:
+def ocr_pages(
+    pdf: Path, pages: list[int], languages: str, dpi: int = 300, workers: int = 2
+) -> dict[int, str]:
     if not ocr_available():
         raise IngestError(
             "failed",

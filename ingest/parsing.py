@@ -86,7 +86,9 @@ def _edges(lines: list[str], n: int = 3) -> list[str]:
     return non_empty[:n] + non_empty[-n:] if len(non_empty) > 2 * n else non_empty
 
 
-_STRUCTURAL = re.compile(r"^(article|art\.|chapitre|titre|section|livre|المادة|الفصل|الباب|القسم|الكتاب)\b", re.I)
+_STRUCTURAL = re.compile(
+    r"^(article|art\.|chapitre|titre|section|livre|المادة|الفصل|الباب|القسم|الكتاب)\b", re.I
+)
 
 
 def _looks_structural(line: str) -> bool:
@@ -149,18 +151,24 @@ def _pdf_pages(path: Path) -> tuple[list[str], int]:
 
     raw = path.read_bytes()
     if not raw.lstrip()[:5].startswith(b"%PDF-"):
-        raise IngestError("failed", "not a PDF: the file has a .pdf name but no %PDF- header (binary or renamed file)")
+        raise IngestError(
+            "failed", "not a PDF: the file has a .pdf name but no %PDF- header (binary or renamed file)"
+        )
     if b"%%EOF" not in raw[-2048:]:
-        raise IngestError("failed", "truncated PDF: no %%EOF marker at the end of the file; re-export or re-download it")
+        raise IngestError(
+            "failed", "truncated PDF: no %%EOF marker at the end of the file; re-export or re-download it"
+        )
     try:
         reader = pypdf.PdfReader(path)
         if reader.is_encrypted:
             try:
-                ok = reader.decrypt("")
+                opened = bool(reader.decrypt(""))
             except Exception:
-                ok = 0
-            if not ok:
-                raise IngestError("failed", "password-protected PDF: remove the password and add the file again")
+                opened = False
+            if not opened:
+                raise IngestError(
+                    "failed", "password-protected PDF: remove the password and add the file again"
+                )
         n = len(reader.pages)
         if n > MAX_PAGES:
             raise IngestError("failed", f"PDF has {n} pages (limit {MAX_PAGES}): split it")
@@ -168,13 +176,17 @@ def _pdf_pages(path: Path) -> tuple[list[str], int]:
     except IngestError:
         raise
     except FileNotDecryptedError as exc:
-        raise IngestError("failed", "password-protected PDF: remove the password and add the file again") from exc
+        raise IngestError(
+            "failed", "password-protected PDF: remove the password and add the file again"
+        ) from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IngestError("failed", f"corrupt PDF: {exc}") from exc
     return texts, n
 
 
-def parse_pdf(path: Path, language: str | None, ocr_languages: str, dpi: int, cache_dir: Path | None) -> ParsedDocument:
+def parse_pdf(
+    path: Path, language: str | None, ocr_languages: str, dpi: int, cache_dir: Path | None
+) -> ParsedDocument:
     texts, n = _pdf_pages(path)
     empty = [i + 1 for i, t in enumerate(texts) if len(re.sub(r"\s", "", t)) < MIN_PAGE_CHARS]
     ocr_done: list[int] = []
@@ -280,7 +292,8 @@ def parse_file(
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise IngestError(
-            "failed", f"unsupported file type {suffix or '(none)'}: Dalil reads {', '.join(sorted(SUPPORTED))}"
+            "failed",
+            f"unsupported file type {suffix or '(none)'}: Dalil reads {', '.join(sorted(SUPPORTED))}",
         )
     try:
         size = path.stat().st_size

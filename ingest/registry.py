@@ -112,7 +112,9 @@ class Registry:
         record["updated_at"] = now
         cols = ", ".join(record)
         marks = ", ".join("?" for _ in record)
-        self.conn.execute(f"INSERT OR REPLACE INTO documents ({cols}) VALUES ({marks})", tuple(record.values()))
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO documents ({cols}) VALUES ({marks})", tuple(record.values())
+        )
         self.conn.commit()
 
     def delete(self, doc_id: str) -> None:

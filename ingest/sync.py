@@ -70,7 +70,9 @@ class SyncReport:
         }
         for d in self.documents:
             totals[d.status] = totals.get(d.status, 0) + 1
-        totals["chunks"] = sum(d.chunks for d in self.documents if d.status in ("added", "updated", "unchanged"))
+        totals["chunks"] = sum(
+            d.chunks for d in self.documents if d.status in ("added", "updated", "unchanged")
+        )
         totals["embedded"] = sum(d.embedded for d in self.documents)
         return totals
 
@@ -158,7 +160,9 @@ class Syncer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _sync_one(self, path: Path, collection: str | None, seen_hashes: dict[str, str], force: bool = False) -> DocResult:
+    def _sync_one(
+        self, path: Path, collection: str | None, seen_hashes: dict[str, str], force: bool = False
+    ) -> DocResult:
         source = self.source_of(path)
         doc_id = doc_id_for(source)
         if collection:
@@ -170,19 +174,24 @@ class Syncer:
         previous = self.registry.get(doc_id)
         try:
             if not path.exists():
-                raise IngestError("failed", "file not found (it may have been moved or deleted during the run)")
+                raise IngestError(
+                    "failed", "file not found (it may have been moved or deleted during the run)"
+                )
             try:
                 raw = path.read_bytes()
             except FileNotFoundError as exc:
                 raise IngestError("failed", "file disappeared while it was being read") from exc
             digest = hashlib.sha256(raw).hexdigest()
             if previous and previous.hash == digest and previous.status == "indexed" and not force:
-                if self.index.store.count(Where(doc_ids=[doc_id], version=previous.version)) == previous.chunks:
+                if (
+                    self.index.store.count(Where(doc_ids=[doc_id], version=previous.version))
+                    == previous.chunks
+                ):
                     self.index.store.delete(Where(doc_ids=[doc_id], exclude_version=previous.version))
                     seen_hashes[digest] = doc_id
                     return DocResult(source, doc_id, "unchanged", previous.chunks)
             twin = seen_hashes.get(digest) or (
-                (dup.doc_id if (dup := self.registry.by_hash(digest)) and dup.doc_id != doc_id else None)
+                dup.doc_id if (dup := self.registry.by_hash(digest)) and dup.doc_id != doc_id else None
             )
             if twin and twin != doc_id:
                 result.status = "skipped"
@@ -212,7 +221,9 @@ class Syncer:
             self.registry.upsert(
                 doc_id, path=str(path), source=source, collection=coll.name, status="updating"
             )
-            embedded = self._write(chunks, doc_id, version, source, coll, meta, doc_language, path, parsed.text)
+            embedded = self._write(
+                chunks, doc_id, version, source, coll, meta, doc_language, path, parsed.text
+            )
             self.registry.upsert(
                 doc_id,
                 path=str(path.resolve()),

@@ -110,7 +110,9 @@ def test_non_legal_documents_fall_back_to_sections():
 
 def test_furniture_is_removed():
     bodies = ["Le salarié a droit.", "L'employeur doit.", "La commission statue.", "Le juge décide.", "Fin."]
-    pages = [[f"- {i} -", "BULLETIN OFFICIEL N° 5714", f"Article {i}", b] for i, b in enumerate(bodies, start=1)]
+    pages = [
+        [f"- {i} -", "BULLETIN OFFICIEL N° 5714", f"Article {i}", b] for i, b in enumerate(bodies, start=1)
+    ]
     pages[2].insert(3, "AF AL A")
     cleaned = remove_furniture(pages)
     assert cleaned == [[f"Article {i}", b] for i, b in enumerate(bodies, start=1)]

@@ -17,14 +17,35 @@ from eval.history import History
 from tests.conftest import settings_env
 
 DATASET = [
-    {"id": "q1", "question": "Combien de semaines dure le congé de maternité d'une agente publique ?", "language": "fr",
-     "reference_answer": "Quatorze semaines (article 3).", "reference_contexts": ["Le congé de maternité de l'agente publique est fixé à quatorze semaines"],
-     "source_file": "test_fr/loi_99-01_conges.pdf", "kind": "factual", "context_files": ["test_fr/loi_99-01_conges.pdf"]},
-    {"id": "q2", "question": "ما هو مبلغ منحة التنقل الشهرية للموظفين؟", "language": "ar",
-     "reference_answer": "مائتا درهم.", "reference_contexts": ["يحدد مبلغ منحة التنقل الشهرية للموظفين في مائتي درهم"],
-     "source_file": "test_ar/marsoum_2-99-10_minha.txt", "kind": "factual", "context_files": ["test_ar/marsoum_2-99-10_minha.txt"]},
-    {"id": "q3", "question": "What does law 05-20 on cybersecurity require?", "language": "en",
-     "reference_answer": "", "reference_contexts": [], "source_file": None, "kind": "unanswerable"},
+    {
+        "id": "q1",
+        "question": "Combien de semaines dure le congé de maternité d'une agente publique ?",
+        "language": "fr",
+        "reference_answer": "Quatorze semaines (article 3).",
+        "reference_contexts": ["Le congé de maternité de l'agente publique est fixé à quatorze semaines"],
+        "source_file": "test_fr/loi_99-01_conges.pdf",
+        "kind": "factual",
+        "context_files": ["test_fr/loi_99-01_conges.pdf"],
+    },
+    {
+        "id": "q2",
+        "question": "ما هو مبلغ منحة التنقل الشهرية للموظفين؟",
+        "language": "ar",
+        "reference_answer": "مائتا درهم.",
+        "reference_contexts": ["يحدد مبلغ منحة التنقل الشهرية للموظفين في مائتي درهم"],
+        "source_file": "test_ar/marsoum_2-99-10_minha.txt",
+        "kind": "factual",
+        "context_files": ["test_ar/marsoum_2-99-10_minha.txt"],
+    },
+    {
+        "id": "q3",
+        "question": "What does law 05-20 on cybersecurity require?",
+        "language": "en",
+        "reference_answer": "",
+        "reference_contexts": [],
+        "source_file": None,
+        "kind": "unanswerable",
+    },
 ]
 
 
@@ -43,7 +64,10 @@ def dataset(tmp_path: Path) -> Path:
         (json.dumps({"question": "q"}), "line 1: missing field 'id'"),
         (json.dumps({"id": 1, "question": "q", "language": "de"}), "line 1: field 'language'"),
         (json.dumps({"id": 1, "question": "q", "kind": "trivia"}), "line 1: field 'kind'"),
-        (json.dumps({"id": 1, "question": "q", "reference_contexts": "x"}), "line 1: field 'reference_contexts'"),
+        (
+            json.dumps({"id": 1, "question": "q", "reference_contexts": "x"}),
+            "line 1: field 'reference_contexts'",
+        ),
     ],
 )
 def test_dataset_errors_name_line_and_field(tmp_path: Path, line: str, message: str) -> None:
@@ -71,8 +95,13 @@ def test_gate_fails_on_injected_regression(tmp_path: Path) -> None:
 def test_eval_run_history_report_compare_and_gate_cli(indexed, dataset: Path, tmp_path: Path) -> None:
     env = settings_env(indexed)
     dalil = [sys.executable, "-m", "assistant.cli", "eval"]
-    run = subprocess.run([*dalil, "run", "--dataset", str(dataset), "--json", "--tag", "t1"], env=env,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [*dalil, "run", "--dataset", str(dataset), "--json", "--tag", "t1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     record = json.loads(run.stdout)
     m = record["metrics"]
@@ -80,26 +109,55 @@ def test_eval_run_history_report_compare_and_gate_cli(indexed, dataset: Path, tm
     assert m["refusal_accuracy"] == 1.0 and m["citation_validity"] == 1.0 and m["language_match"] == 1.0
     assert set(m["by_language"]) == {"fr", "ar", "en"} and "unanswerable" in m["by_kind"]
     assert {"bleu", "chrf", "string_similarity", "non_llm_context_recall"} <= set(m)
-    assert set(record["fingerprint"]) >= {"git_commit", "index_version", "embedding_model", "llm_model", "prompt_version"}
+    assert set(record["fingerprint"]) >= {
+        "git_commit",
+        "index_version",
+        "embedding_model",
+        "llm_model",
+        "prompt_version",
+    }
     assert record["dataset_hash"]
     # inject a regression: a second stored run with worse metrics, then gate it against the first
     history = History(indexed.eval_path)
     worse = dict(record, run_id=record["run_id"] + "-worse", ts=record["ts"] + "z")
     worse["metrics"] = {**m, "excerpt_recall@5": 0.5, "refusal_accuracy": 0.3}
     history.save(worse, history.items(record["run_id"]))
-    gate = subprocess.run([*dalil, "gate", "--run", worse["run_id"], "--baseline", record["run_id"], "--json"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    gate = subprocess.run(
+        [*dalil, "gate", "--run", worse["run_id"], "--baseline", record["run_id"], "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert gate.returncode == 1
-    assert {r["metric"] for r in json.loads(gate.stdout)["regressions"]} >= {"excerpt_recall@5", "refusal_accuracy"}
-    ok = subprocess.run([*dalil, "gate", "--run", record["run_id"], "--baseline", record["run_id"]], env=env,
-                        capture_output=True, text=True, timeout=120)
+    assert {r["metric"] for r in json.loads(gate.stdout)["regressions"]} >= {
+        "excerpt_recall@5",
+        "refusal_accuracy",
+    }
+    ok = subprocess.run(
+        [*dalil, "gate", "--run", record["run_id"], "--baseline", record["run_id"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0
-    cmp = subprocess.run([*dalil, "compare", record["run_id"], worse["run_id"], "--json"], env=env,
-                         capture_output=True, text=True, timeout=120)
+    cmp = subprocess.run(
+        [*dalil, "compare", record["run_id"], worse["run_id"], "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert json.loads(cmp.stdout)["deltas"]["excerpt_recall@5"]["delta"] == -0.5
     out = tmp_path / "report"
-    rep = subprocess.run([*dalil, "report", record["run_id"], "--out", str(out)], env=env, capture_output=True,
-                         text=True, timeout=300)
+    rep = subprocess.run(
+        [*dalil, "report", record["run_id"], "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert rep.returncode == 0, rep.stderr
     md = (out / f"{record['run_id']}.md").read_text(encoding="utf-8")
     assert "excerpt_recall@5" in md and "![by language]" in md
@@ -129,10 +187,23 @@ def test_judge_path_runs_end_to_end_on_the_local_server(indexed, dataset: Path) 
 
     server = LlamaServer(bundled_test_gguf(), port=0, n_ctx=4096, alias="judge")
     try:
-        record = run(indexed.model_copy(update={"judge_max_tokens": 48}), dataset, mode="extractive", judge_model="judge", judge_url=server.url, tag="judge", limit=1)
+        record = run(
+            indexed.model_copy(update={"judge_max_tokens": 48}),
+            dataset,
+            mode="extractive",
+            judge_model="judge",
+            judge_url=server.url,
+            tag="judge",
+            limit=1,
+        )
     finally:
         server.stop()
     item = History(indexed.eval_path).items(record["run_id"])[0]
     # with a 270M base model the judged scores are mostly missing (NaN): recorded, no exception
-    assert set(item["ragas"]) >= {"faithfulness", "response_relevancy", "llm_context_precision", "factual_correctness"}
+    assert set(item["ragas"]) >= {
+        "faithfulness",
+        "response_relevancy",
+        "llm_context_precision",
+        "factual_correctness",
+    }
     assert record["fingerprint"]["judge_model"] == "judge"

@@ -84,7 +84,9 @@ def test_wrong_api_key_is_a_401_and_falls_back(retriever) -> None:  # type: igno
             chat.complete([{"role": "user", "content": "x"}])
         answer = Assistant(retriever, chat).ask(QUESTION_FR, mode="llm")
         assert answer.mode == "extractive" and "401" in answer.grounding["error"]
-        ok = MistralChat(server.url, "right-key", "guarded", max_tokens=4).complete([{"role": "user", "content": "x"}])
+        ok = MistralChat(server.url, "right-key", "guarded", max_tokens=4).complete(
+            [{"role": "user", "content": "x"}]
+        )
         assert isinstance(ok, str)
     finally:
         server.stop()
@@ -112,7 +114,11 @@ class _Scripted:
         ("Le congé de maternité dure quatorze semaines [1].", "none", "llm"),
         ("Le congé dure quatorze semaines [1]. Il est payé [9].", "repaired", "llm"),
         ("Le congé dure « cinquante-deux semaines pleines et entières » [1].", "downgraded", "extractive"),
-        ("Je pense que le congé dure longtemps et que tout le monde y a droit sans condition.", "downgraded", "extractive"),
+        (
+            "Je pense que le congé dure longtemps et que tout le monde y a droit sans condition.",
+            "downgraded",
+            "extractive",
+        ),
     ],
 )
 def test_grounding_outcomes(retriever, text: str, action: str, mode: str) -> None:  # type: ignore[no-untyped-def]
@@ -147,13 +153,18 @@ def test_refusal_before_generation(retriever) -> None:  # type: ignore[no-untype
             calls.append("called")
             yield "x"
 
-    answer = Assistant(retriever, Spy("")).ask("Quelles sanctions prévoit la loi 05-20 sur la cybersécurité ?", mode="llm")
+    answer = Assistant(retriever, Spy("")).ask(
+        "Quelles sanctions prévoit la loi 05-20 sur la cybersécurité ?", mode="llm"
+    )
     assert answer.refused and "05-20" in answer.answer
     assert calls == []  # no model call wasted
 
 
 def test_follow_up_is_made_standalone_without_a_model(retriever) -> None:  # type: ignore[no-untyped-def]
-    history = [{"role": "user", "content": QUESTION_FR}, {"role": "assistant", "content": "quatorze semaines [1]"}]
+    history = [
+        {"role": "user", "content": QUESTION_FR},
+        {"role": "assistant", "content": "quatorze semaines [1]"},
+    ]
     answer = Assistant(retriever, None).ask("Et après l'accouchement ?", history=history)
     assert answer.standalone_question and "maternité" in answer.standalone_question
     assert any("quatorze semaines" in c.text for c in answer.citations)

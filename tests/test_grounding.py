@@ -4,11 +4,16 @@ from assistant.generation import grounding
 
 pytestmark = pytest.mark.unit
 
-SOURCES = {1: "Article 3 Le congé de maternité est fixé à quatorze semaines.", 2: "Article 5 Amende de 5.000 dirhams."}
+SOURCES = {
+    1: "Article 3 Le congé de maternité est fixé à quatorze semaines.",
+    2: "Article 5 Amende de 5.000 dirhams.",
+}
 
 
 def test_valid_answer() -> None:
-    r = grounding.check("Le congé de maternité est de quatorze semaines [1]. L'amende est de 5.000 dirhams [2].", SOURCES)
+    r = grounding.check(
+        "Le congé de maternité est de quatorze semaines [1]. L'amende est de 5.000 dirhams [2].", SOURCES
+    )
     assert r.ok and r.cited == [1, 2] and grounding.decide(r) == "none"
 
 
@@ -20,7 +25,10 @@ def test_citation_to_nothing_is_repaired() -> None:
 
 
 def test_uncited_sentences_are_found() -> None:
-    r = grounding.check("Le congé est de quatorze semaines [1]. Il peut aussi être prolongé de deux mois par simple demande.", SOURCES)
+    r = grounding.check(
+        "Le congé est de quatorze semaines [1]. Il peut aussi être prolongé de deux mois par simple demande.",
+        SOURCES,
+    )
     assert len(r.uncited_sentences) == 1
 
 
@@ -32,7 +40,12 @@ def test_quote_must_exist_in_cited_chunk() -> None:
 
 
 def test_no_citation_at_all_is_downgraded() -> None:
-    assert grounding.decide(grounding.check("Je ne sais pas vraiment ce que dit la loi sur ce point précis.", SOURCES)) == "downgraded"
+    assert (
+        grounding.decide(
+            grounding.check("Je ne sais pas vraiment ce que dit la loi sur ce point précis.", SOURCES)
+        )
+        == "downgraded"
+    )
 
 
 def test_multiple_numbers_in_one_bracket() -> None:

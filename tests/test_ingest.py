@@ -117,7 +117,9 @@ def test_a_file_that_disappears_during_the_run(fresh: Settings) -> None:
     index.close()
     docs = _by_name(report)
     assert docs["page_horaires.html"].status == "failed"
-    assert "disappeared" in docs["page_horaires.html"].error or "not found" in docs["page_horaires.html"].error
+    assert (
+        "disappeared" in docs["page_horaires.html"].error or "not found" in docs["page_horaires.html"].error
+    )
     assert docs["loi_99-01_conges.pdf"].status == "added"
 
 
@@ -180,8 +182,13 @@ def test_embedding_model_mismatch_is_a_clear_error(fresh: Settings) -> None:
 def test_cli_json_contract_and_exit_codes(fresh: Settings) -> None:
     env = settings_env(fresh)
     dalil = [sys.executable, "-m", "assistant.cli"]
-    ok = subprocess.run([*dalil, "ingest", str(fresh.corpus_dir / "test_ar"), "--json"], env=env,
-                        capture_output=True, text=True, timeout=300)
+    ok = subprocess.run(
+        [*dalil, "ingest", str(fresh.corpus_dir / "test_ar"), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stderr
     summary = json.loads(ok.stdout)
     assert set(summary) >= {"documents", "totals", "seconds"}
@@ -189,17 +196,32 @@ def test_cli_json_contract_and_exit_codes(fresh: Settings) -> None:
     assert summary["totals"]["added"] == 2
     bad = fresh.corpus_dir / "test_ar" / "broken.pdf"
     bad.write_bytes(b"%PDF-1.4 garbage")
-    failed = subprocess.run([*dalil, "ingest", str(fresh.corpus_dir / "test_ar"), "--json"], env=env,
-                            capture_output=True, text=True, timeout=300)
+    failed = subprocess.run(
+        [*dalil, "ingest", str(fresh.corpus_dir / "test_ar"), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert failed.returncode == 2
     statuses = {d["path"].split("/")[-1]: d["status"] for d in json.loads(failed.stdout)["documents"]}
-    assert statuses == {"broken.pdf": "failed", "marsoum_2-99-10_minha.txt": "unchanged",
-                        "marsoum_2-98-10_minha_old.txt": "unchanged"}
-    sources = subprocess.run([*dalil, "sources", "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert statuses == {
+        "broken.pdf": "failed",
+        "marsoum_2-99-10_minha.txt": "unchanged",
+        "marsoum_2-98-10_minha_old.txt": "unchanged",
+    }
+    sources = subprocess.run(
+        [*dalil, "sources", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
     rows = json.loads(sources.stdout)
     assert {r["status"] for r in rows} == {"indexed", "failed"}
-    removed = subprocess.run([*dalil, "remove", "test_ar:marsoum_2-99-10_minha"], env=env, capture_output=True,
-                             text=True, timeout=120)
+    removed = subprocess.run(
+        [*dalil, "remove", "test_ar:marsoum_2-99-10_minha"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert removed.returncode == 0
     missing = subprocess.run([*dalil, "remove", "nope"], env=env, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and "dalil sources" in missing.stderr

@@ -73,12 +73,26 @@ def test_ingest_ask_and_eval_stay_on_loopback(guard: list[str], fresh, tmp_path:
         assert llm.citations and extractive.citations
         dataset = tmp_path / "d.jsonl"
         dataset.write_text(
-            json.dumps({"id": "1", "question": "Congé de maternité ?", "language": "fr", "kind": "factual",
-                        "reference_answer": "quatorze semaines", "reference_contexts": ["quatorze semaines"]}) + "\n",
+            json.dumps(
+                {
+                    "id": "1",
+                    "question": "Congé de maternité ?",
+                    "language": "fr",
+                    "kind": "factual",
+                    "reference_answer": "quatorze semaines",
+                    "reference_contexts": ["quatorze semaines"],
+                }
+            )
+            + "\n",
             encoding="utf-8",
         )
         index.close()
-        record = run(fresh.model_copy(update={"judge_max_tokens": 48}), dataset, judge_model="local", judge_url=server.url)
+        record = run(
+            fresh.model_copy(update={"judge_max_tokens": 48}),
+            dataset,
+            judge_model="local",
+            judge_url=server.url,
+        )
         assert record["n"] == 1
     finally:
         server.stop()

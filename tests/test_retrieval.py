@@ -36,7 +36,9 @@ def test_exact_reference_goes_first(retriever) -> None:  # type: ignore[no-untyp
 
 
 def test_cross_lingual_french_question_finds_arabic_text(retriever) -> None:  # type: ignore[no-untyped-def]
-    resp = retriever.search("Quel est le montant de la prime de transport mensuelle des fonctionnaires ?", k=5)
+    resp = retriever.search(
+        "Quel est le montant de la prime de transport mensuelle des fonctionnaires ?", k=5
+    )
     assert any(r.source == "test_ar/marsoum_2-99-10_minha.txt" for r in resp.results)
 
 

@@ -75,7 +75,9 @@ FILTERS = [
 def test_counts_and_filters_agree(engines, where) -> None:  # type: ignore[no-untyped-def]
     edge, client = engines
     assert edge.count(where) == client.count(where)
-    assert sorted(p["chunk_id"] for p in edge.scroll(where)) == sorted(p["chunk_id"] for p in client.scroll(where))
+    assert sorted(p["chunk_id"] for p in edge.scroll(where)) == sorted(
+        p["chunk_id"] for p in client.scroll(where)
+    )
 
 
 @pytest.mark.parametrize("where", FILTERS)
@@ -104,7 +106,11 @@ def test_hybrid_fusion_agrees(engines) -> None:  # type: ignore[no-untyped-def]
     for _ in range(10):
         q = rng.normal(size=24).astype(np.float32)
         s = enc.encode_query(" ".join(rng.choice(WORDS, size=3)), "fr")
-        legs = [Leg(DENSE, q, None, 40), Leg(SPARSE, s, None, 40), Leg(DENSE, q, Where(languages=["ar"]), 40, 0.5)]
+        legs = [
+            Leg(DENSE, q, None, 40),
+            Leg(SPARSE, s, None, 40),
+            Leg(DENSE, q, Where(languages=["ar"]), 40, 0.5),
+        ]
         a = [h.chunk_id for h in edge.search(legs, limit=10)]
         b = [h.chunk_id for h in client.search(legs, limit=10)]
         agree += len(set(a) & set(b))

@@ -98,7 +98,9 @@ def test_admin_requires_sign_in_then_indexes_an_upload(app_env) -> None:  # type
     at.switch_page("page_admin.py").run()
     assert not at.exception
     at.get("file_uploader")[0].upload(
-        "note_service.md", "# Article 1\n\nLe télétravail est autorisé deux jours par semaine.\n".encode(), "text/markdown"
+        "note_service.md",
+        "# Article 1\n\nLe télétravail est autorisé deux jours par semaine.\n".encode(),
+        "text/markdown",
     ).run()
     at.button(key="upload_index").click().run()
     assert not at.exception
@@ -111,8 +113,19 @@ def test_quality_dashboard_renders_a_stored_run(app_env, tmp_path) -> None:  # t
     from eval.runner import run
 
     dataset = tmp_path / "d.jsonl"
-    dataset.write_text(json.dumps({"id": "1", "question": "Congé de maternité ?", "language": "fr",
-                                   "reference_contexts": ["quatorze semaines"], "kind": "factual"}) + "\n", encoding="utf-8")
+    dataset.write_text(
+        json.dumps(
+            {
+                "id": "1",
+                "question": "Congé de maternité ?",
+                "language": "fr",
+                "reference_contexts": ["quatorze semaines"],
+                "kind": "factual",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     record = run(app_env, dataset, tag="dash")
     at = _app().run()
     at.switch_page("page_quality.py").run()
@@ -135,12 +148,22 @@ def served(fresh):  # type: ignore[no-untyped-def]
     if not shutil.which("chromium"):
         pytest.fail("Debian's chromium is missing: run `make setup` (apt-get install chromium)")
     env = settings_env(fresh)
-    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest"], env=env, check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     add_user(fresh.credentials_path, "owner", "s3cret-pass")
     port = _free_port()
     env["DALIL_FILE_SERVER_PORT"] = str(_free_port())
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -161,7 +184,8 @@ def _ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
     page.keyboard.press("Enter")
     page.wait_for_function(
         "n => document.querySelectorAll('.dalil-answer').length >= n && document.querySelectorAll('.dalil-badge').length > 0",
-        arg=1, timeout=90_000,
+        arg=1,
+        timeout=90_000,
     )
 
 
@@ -172,7 +196,12 @@ def test_browser_french_and_arabic_questions(served) -> None:  # type: ignore[no
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update"],
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-component-update",
+            ],
         )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(served, wait_until="networkidle")
@@ -210,8 +239,10 @@ def test_browser_admin_upload(served, tmp_path) -> None:  # type: ignore[no-unty
     note = tmp_path / "note_teletravail.md"
     note.write_text("# Article 1\n\nLe télétravail est autorisé deux jours par semaine.\n", encoding="utf-8")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(served, wait_until="networkidle")
         page.get_by_text("Connexion agent").click()
@@ -219,7 +250,9 @@ def test_browser_admin_upload(served, tmp_path) -> None:  # type: ignore[no-unty
         page.get_by_label("Mot de passe").fill("s3cret-pass")
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_selector("text=owner", timeout=30_000)
-        page.locator("[data-testid=stSidebarNav] a", has_text="Documents").click()  # same session: stays signed in
+        page.locator(
+            "[data-testid=stSidebarNav] a", has_text="Documents"
+        ).click()  # same session: stays signed in
         page.wait_for_selector("input[type=file]", state="attached", timeout=30_000)
         page.set_input_files("input[type=file]", str(note))
         page.get_by_role("button", name="Indexer").click()

@@ -16,22 +16,69 @@ from ui import state
 from ui.i18n import t
 
 LABELS = {
-    "fr": {"upload": "Ajouter des documents", "collection": "Collection", "new_collection": "Nouvelle collection",
-           "index": "Indexer", "registry": "Registre des documents", "reindex_all": "Tout ré-indexer",
-           "reindex": "Ré-indexer", "withdraw": "Retirer", "edit": "Métadonnées", "save": "Enregistrer et ré-indexer",
-           "title": "Titre", "reference": "Référence officielle", "from": "En vigueur du", "until": "au",
-           "supersedes": "Remplace (chemins)", "superseded_by": "Remplacé par", "document": "Document",
-           "done": "Terminé", "running": "Indexation en cours…"},
-    "ar": {"upload": "إضافة وثائق", "collection": "المجموعة", "new_collection": "مجموعة جديدة", "index": "فهرسة",
-           "registry": "سجل الوثائق", "reindex_all": "إعادة فهرسة الكل", "reindex": "إعادة الفهرسة", "withdraw": "سحب",
-           "edit": "البيانات الوصفية", "save": "حفظ وإعادة الفهرسة", "title": "العنوان", "reference": "المرجع الرسمي",
-           "from": "ساري من", "until": "إلى", "supersedes": "يحل محل", "superseded_by": "حل محله",
-           "document": "الوثيقة", "done": "تم", "running": "جارية الفهرسة…"},
-    "en": {"upload": "Add documents", "collection": "Collection", "new_collection": "New collection", "index": "Index",
-           "registry": "Document registry", "reindex_all": "Re-index all", "reindex": "Re-index", "withdraw": "Withdraw",
-           "edit": "Metadata", "save": "Save and re-index", "title": "Title", "reference": "Official reference",
-           "from": "In force from", "until": "until", "supersedes": "Supersedes (paths)",
-           "superseded_by": "Superseded by", "document": "Document", "done": "Done", "running": "Indexing…"},
+    "fr": {
+        "upload": "Ajouter des documents",
+        "collection": "Collection",
+        "new_collection": "Nouvelle collection",
+        "index": "Indexer",
+        "registry": "Registre des documents",
+        "reindex_all": "Tout ré-indexer",
+        "reindex": "Ré-indexer",
+        "withdraw": "Retirer",
+        "edit": "Métadonnées",
+        "save": "Enregistrer et ré-indexer",
+        "title": "Titre",
+        "reference": "Référence officielle",
+        "from": "En vigueur du",
+        "until": "au",
+        "supersedes": "Remplace (chemins)",
+        "superseded_by": "Remplacé par",
+        "document": "Document",
+        "done": "Terminé",
+        "running": "Indexation en cours…",
+    },
+    "ar": {
+        "upload": "إضافة وثائق",
+        "collection": "المجموعة",
+        "new_collection": "مجموعة جديدة",
+        "index": "فهرسة",
+        "registry": "سجل الوثائق",
+        "reindex_all": "إعادة فهرسة الكل",
+        "reindex": "إعادة الفهرسة",
+        "withdraw": "سحب",
+        "edit": "البيانات الوصفية",
+        "save": "حفظ وإعادة الفهرسة",
+        "title": "العنوان",
+        "reference": "المرجع الرسمي",
+        "from": "ساري من",
+        "until": "إلى",
+        "supersedes": "يحل محل",
+        "superseded_by": "حل محله",
+        "document": "الوثيقة",
+        "done": "تم",
+        "running": "جارية الفهرسة…",
+    },
+    "en": {
+        "upload": "Add documents",
+        "collection": "Collection",
+        "new_collection": "New collection",
+        "index": "Index",
+        "registry": "Document registry",
+        "reindex_all": "Re-index all",
+        "reindex": "Re-index",
+        "withdraw": "Withdraw",
+        "edit": "Metadata",
+        "save": "Save and re-index",
+        "title": "Title",
+        "reference": "Official reference",
+        "from": "In force from",
+        "until": "until",
+        "supersedes": "Supersedes (paths)",
+        "superseded_by": "Superseded by",
+        "document": "Document",
+        "done": "Done",
+        "running": "Indexing…",
+    },
 }
 
 
@@ -39,7 +86,9 @@ def _l(lang: str, key: str) -> str:
     return LABELS.get(lang, LABELS["fr"])[key]
 
 
-def _run(paths: list[Path] | None, collection: str | None = None, force: bool = False, lang: str = "fr") -> None:
+def _run(
+    paths: list[Path] | None, collection: str | None = None, force: bool = False, lang: str = "fr"
+) -> None:
     d = state.dalil()
     bar = st.progress(0.0, text=_l(lang, "running"))
 
@@ -90,7 +139,19 @@ def admin_page() -> None:
     records = Registry(settings.registry_path).all()
     st.dataframe(
         [
-            {k: r.as_dict()[k] for k in ("doc_id", "status", "version", "chunks", "collection", "method", "indexed_at", "error")}
+            {
+                k: r.as_dict()[k]
+                for k in (
+                    "doc_id",
+                    "status",
+                    "version",
+                    "chunks",
+                    "collection",
+                    "method",
+                    "indexed_at",
+                    "error",
+                )
+            }
             for r in records
         ],
         use_container_width=True,
@@ -135,7 +196,9 @@ def admin_page() -> None:
             meta.superseded_by = superseded_by or None
             if coll.definition_path is None:
                 coll.definition_path = settings.definitions_dir / f"{coll.name}.yaml"
-                coll.definition_path.write_text(f"name: {coll.name}\naudience: public\nfolder: {coll.name}\n", encoding="utf-8")
+                coll.definition_path.write_text(
+                    f"name: {coll.name}\naudience: public\nfolder: {coll.name}\n", encoding="utf-8"
+                )
             save_document_meta(coll, name, meta)
             _run([Path(rec.path)], collection=rec.collection, force=True, lang=lang)
             st.rerun()

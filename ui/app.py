@@ -17,9 +17,13 @@ state.init_session()
 st.markdown(f"<style>{state.css()}</style>", unsafe_allow_html=True)
 
 with st.sidebar:
-    labels = {"fr": "Français", "ar": "العربية", "en": "English"}
+    labels: dict[str, str] = {"fr": "Français", "ar": "العربية", "en": "English"}
     st.session_state.lang = st.selectbox(
-        t(st.session_state.lang, "lang"), list(labels), format_func=labels.get, index=list(labels).index(st.session_state.lang), key="lang_select"
+        t(st.session_state.lang, "lang"),
+        list(labels),
+        format_func=lambda code: labels[code],
+        index=list(labels).index(st.session_state.lang),
+        key="lang_select",
     )
 lang = st.session_state.lang
 with st.sidebar:

@@ -31,7 +31,9 @@ def _badges(answer: dict[str, Any], lang: str) -> str:
     if answer.get("refused"):
         out.append(f'<span class="dalil-badge refused">{html.escape(t(lang, "refused"))}</span>')
     elif answer.get("mode") == "llm":
-        out.append(f'<span class="dalil-badge model">{t(lang, "mode_llm")}: <bdi>{html.escape(answer.get("model") or "")}</bdi></span>')
+        out.append(
+            f'<span class="dalil-badge model">{t(lang, "mode_llm")}: <bdi>{html.escape(answer.get("model") or "")}</bdi></span>'
+        )
     else:
         out.append(f'<span class="dalil-badge">{html.escape(t(lang, "mode_extractive"))}</span>')
     if any(not c.get("in_force", True) for c in answer.get("citations", [])):
@@ -50,12 +52,20 @@ def render_citations(answer: dict[str, Any], lang: str) -> None:
     for c in cites:
         title = f"[{c['n']}] {c.get('article') or ''} — {c.get('title') or ''}"
         with st.expander(title):
-            meta = [f"<bdi>{html.escape(c.get('source') or '')}</bdi>", f"{t(lang, 'page')} <bdi>{c.get('page') or '?'}</bdi>"]
+            meta = [
+                f"<bdi>{html.escape(c.get('source') or '')}</bdi>",
+                f"{t(lang, 'page')} <bdi>{c.get('page') or '?'}</bdi>",
+            ]
             if c.get("reference"):
                 meta.insert(0, f"{t(lang, 'reference')} : <bdi>{html.escape(c['reference'])}</bdi>")
-            st.markdown(f'<div class="dalil-cite-meta" dir="auto">{" · ".join(meta)}</div>', unsafe_allow_html=True)
+            st.markdown(
+                f'<div class="dalil-cite-meta" dir="auto">{" · ".join(meta)}</div>', unsafe_allow_html=True
+            )
             if not c.get("in_force", True):
-                st.markdown(f'<span class="dalil-badge warn">⚠ {html.escape(t(lang, "not_in_force"))}</span>', unsafe_allow_html=True)
+                st.markdown(
+                    f'<span class="dalil-badge warn">⚠ {html.escape(t(lang, "not_in_force"))}</span>',
+                    unsafe_allow_html=True,
+                )
             text_dir = "rtl" if re.search("[\u0600-\u06ff]", c.get("text") or "") else "ltr"
             st.markdown(
                 f'<div class="dalil-article" dir="{text_dir}">{html.escape(c.get("text") or c.get("excerpt") or "")}</div>',
@@ -83,7 +93,14 @@ def render_feedback(index: int, message: dict[str, Any], lang: str) -> None:
         comment = st.text_input(t(lang, "comment"), key=f"{key}-comment")
         if st.form_submit_button(t(lang, "send")):
             d = state.dalil()
-            d.audit.feedback(message.get("audit_id"), 1 if rating == 1 else -1, reason, comment, message["answer"], d.index_version())
+            d.audit.feedback(
+                message.get("audit_id"),
+                1 if rating == 1 else -1,
+                reason,
+                comment,
+                message["answer"],
+                d.index_version(),
+            )
             st.session_state.feedback_done.add(key)
             st.rerun()
 
@@ -91,17 +108,28 @@ def render_feedback(index: int, message: dict[str, Any], lang: str) -> None:
 def _controls(lang: str) -> dict[str, Any]:
     d = state.dalil()
     with st.sidebar:
-        if st.button(t(lang, "new"), icon=":material/add_comment:", use_container_width=True, key="new_conversation"):
+        if st.button(
+            t(lang, "new"), icon=":material/add_comment:", use_container_width=True, key="new_conversation"
+        ):
             st.session_state.messages = []
             st.rerun()
         with st.expander(t(lang, "advanced")):
             date = st.date_input(t(lang, "date"), value=dt.date.today(), key="as_of")
             known = sorted(d.retriever.known_collections())
             if st.session_state.audience == "public":
-                known = [c for c in known if d.retriever._collections.get(c) is None or d.retriever._collections[c].audience == "public"]
+                known = [
+                    c
+                    for c in known
+                    if d.retriever._collections.get(c) is None
+                    or d.retriever._collections[c].audience == "public"
+                ]
             chosen = st.multiselect(t(lang, "collections"), known, key="collections")
         mode = "llm" if d.assistant.chat is not None else "extractive"
-        label = f"{t(lang, 'mode_llm')}: {d.assistant.chat.name}" if d.assistant.chat else t(lang, "mode_extractive")
+        label = (
+            f"{t(lang, 'mode_llm')}: {d.assistant.chat.name}"
+            if d.assistant.chat
+            else t(lang, "mode_extractive")
+        )
         st.caption(f":material/memory: {label}")
     return {"date": date.isoformat() if date else None, "collections": chosen or None, "mode": mode}
 
@@ -144,8 +172,12 @@ def chat_page() -> None:
         final = None
         try:
             for event in d.assistant.ask_stream(
-                question, mode=opts["mode"], date=opts["date"], collections=opts["collections"],
-                audience=st.session_state.audience, history=history,
+                question,
+                mode=opts["mode"],
+                date=opts["date"],
+                collections=opts["collections"],
+                audience=st.session_state.audience,
+                history=history,
             ):
                 if event["type"] == "token":
                     text += event["text"]
@@ -180,5 +212,8 @@ def _render_answer(message: dict[str, Any], lang: str) -> None:
     st.markdown(_answer_html(answer["answer"], answer.get("language") or "fr"), unsafe_allow_html=True)
     st.markdown(_badges(answer, lang), unsafe_allow_html=True)
     if answer.get("notice"):
-        st.markdown(f'<div class="dalil-notice" dir="auto">{html.escape(answer["notice"])}</div>', unsafe_allow_html=True)
+        st.markdown(
+            f'<div class="dalil-notice" dir="auto">{html.escape(answer["notice"])}</div>',
+            unsafe_allow_html=True,
+        )
     render_citations(answer, lang)

@@ -20,7 +20,9 @@ def quality_page() -> None:
         st.info("`dalil eval run --dataset …`")
     else:
         latest = runs[-1]
-        st.caption(f"{latest['run_id']} · {latest['dataset']} · {latest['mode']} · {latest['fingerprint'].get('git_commit')}")
+        st.caption(
+            f"{latest['run_id']} · {latest['dataset']} · {latest['mode']} · {latest['fingerprint'].get('git_commit')}"
+        )
         cols = st.columns(len(HEADLINE))
         previous = runs[-2]["metrics"] if len(runs) > 1 else {}
         for col, name in zip(cols, HEADLINE, strict=True):
@@ -44,8 +46,14 @@ def quality_page() -> None:
         items = history.items(run_id)
         st.dataframe(
             [
-                {"id": it["id"], "lang": it["language"], "kind": it["kind"], "recall@5": it.get("excerpt_recall@5"),
-                 "refused": it["refused"], "answer": it["answer"][:100]}
+                {
+                    "id": it["id"],
+                    "lang": it["language"],
+                    "kind": it["kind"],
+                    "recall@5": it.get("excerpt_recall@5"),
+                    "refused": it["refused"],
+                    "answer": it["answer"][:100],
+                }
                 for it in items
             ],
             use_container_width=True,
@@ -59,7 +67,9 @@ def quality_page() -> None:
             c1.markdown("**Expected**")
             c1.markdown(f'<div dir="auto">{it.get("reference_answer") or "—"}</div>', unsafe_allow_html=True)
             c2.markdown("**Given**")
-            c2.markdown(f'<div dir="auto" style="white-space:pre-wrap">{it["answer"]}</div>', unsafe_allow_html=True)
+            c2.markdown(
+                f'<div dir="auto" style="white-space:pre-wrap">{it["answer"]}</div>', unsafe_allow_html=True
+            )
             st.markdown("**Retrieved**")
             st.dataframe(it.get("retrieved", []), use_container_width=True, hide_index=True)
     st.subheader("Feedback")

@@ -61,12 +61,20 @@ def file_link(source: str, page: int | None) -> str | None:
     if not base or not source:
         return None
     s = get_settings()
-    root = "uploads" if (s.uploads_dir / source).exists() and not (s.corpus_dir / source).exists() else "corpus"
+    root = (
+        "uploads" if (s.uploads_dir / source).exists() and not (s.corpus_dir / source).exists() else "corpus"
+    )
     return f"{base}/{root}/{quote(source)}" + (f"#page={page}" if page else "")
 
 
 def init_session() -> None:
-    defaults = {"lang": "fr", "messages": [], "agent": None, "audience": "public", "feedback_done": set()}
+    defaults: dict[str, object] = {
+        "lang": "fr",
+        "messages": [],
+        "agent": None,
+        "audience": "public",
+        "feedback_done": set(),
+    }
     for k, v in defaults.items():
         st.session_state.setdefault(k, v)
 

@@ -29,12 +29,17 @@ class EmbeddingCache:
             for start in range(0, len(keys), 500):
                 batch = keys[start : start + 500]
                 marks = ",".join("?" * len(batch))
-                for k, blob in self.conn.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", batch):
+                for k, blob in self.conn.execute(
+                    f"SELECT key, vec FROM vectors WHERE key IN ({marks})", batch
+                ):
                     found[k] = np.frombuffer(blob, dtype=np.float32).copy()
         return {i: found[k] for i, k in enumerate(keys) if k in found}
 
     def put_many(self, model: str, texts: list[str], vectors: np.ndarray) -> None:
-        rows = [(self.key(model, t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors, strict=True)]
+        rows = [
+            (self.key(model, t), np.asarray(v, dtype=np.float32).tobytes())
+            for t, v in zip(texts, vectors, strict=True)
+        ]
         with self.lock:
             self.conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
             self.conn.commit()

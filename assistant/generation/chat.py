@@ -44,7 +44,9 @@ class MistralChat:
     def _wrap(self, exc: Exception) -> LLMError:
         text = str(exc)
         if "401" in text or "Unauthorized" in text or "invalid api key" in text.lower():
-            return LLMError(f"the model server rejected the API key (401): check MISTRAL_API_KEY. {text[:200]}")
+            return LLMError(
+                f"the model server rejected the API key (401): check MISTRAL_API_KEY. {text[:200]}"
+            )
         if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
             return LLMError(f"the model did not answer within {self._timeout_ms / 1000:.0f} s: {text[:200]}")
         return LLMError(f"the model call failed ({type(exc).__name__}): {text[:300]}")
@@ -62,7 +64,8 @@ class MistralChat:
             raise self._wrap(exc) from exc
         if not resp or not resp.choices:
             raise LLMError("the model returned no choices")
-        content = resp.choices[0].message.content
+        message = resp.choices[0].message
+        content = message.content if message is not None else None
         if isinstance(content, list):
             content = "".join(getattr(c, "text", "") for c in content)
         return content or ""

@@ -39,7 +39,7 @@ class GroundingReport:
 
 
 def citation_numbers(text: str) -> list[int]:
-    out = []
+    out: list[int] = []
     for m in _CITE.finditer(text):
         out.extend(int(x) for x in re.split(r"\s*[,;]\s*", m.group(1)))
     return out

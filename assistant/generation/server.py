@@ -39,7 +39,9 @@ class LlamaServer:
         n = threads or max(1, (os.cpu_count() or 2))
         params.cpuparams.n_threads = n
         params.cpuparams_batch.n_threads = n
-        params.model_alias = {alias or path.stem} if isinstance(params.model_alias, set) else (alias or path.stem)
+        params.model_alias = (
+            {alias or path.stem} if isinstance(params.model_alias, set) else (alias or path.stem)
+        )
         params.verbosity = 0
         params.embedding = embedding
         if api_key:

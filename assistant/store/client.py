@@ -60,7 +60,9 @@ def to_filter(where: Where | None) -> models.Filter | None:
 
 
 class ClientStore:
-    def __init__(self, settings: Settings, path: str | None = None, client: QdrantClient | None = None) -> None:
+    def __init__(
+        self, settings: Settings, path: str | None = None, client: QdrantClient | None = None
+    ) -> None:
         self.name = settings.qdrant_collection
         self._shards = settings.qdrant_shards
         self._replicas = settings.qdrant_replicas
@@ -175,18 +177,26 @@ class ClientStore:
         if len(legs) == 1:
             leg = legs[0]
             res = self.client.query_points(
-                self.name, query=self._vector(leg), using=leg.using, query_filter=to_filter(leg.where),
-                limit=limit, with_payload=True,
+                self.name,
+                query=self._vector(leg),
+                using=leg.using,
+                query_filter=to_filter(leg.where),
+                limit=limit,
+                with_payload=True,
             )
         else:
             weights = [leg.weight for leg in legs]
             res = self.client.query_points(
                 self.name,
                 prefetch=[
-                    models.Prefetch(query=self._vector(leg), using=leg.using, limit=leg.limit, filter=to_filter(leg.where))
+                    models.Prefetch(
+                        query=self._vector(leg), using=leg.using, limit=leg.limit, filter=to_filter(leg.where)
+                    )
                     for leg in legs
                 ],
-                query=models.RrfQuery(rrf=models.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights)),
+                query=models.RrfQuery(
+                    rrf=models.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights)
+                ),
                 limit=limit,
                 with_payload=True,
             )

@@ -177,18 +177,25 @@ class EdgeStore:
             return []
         if len(legs) == 1:
             leg = legs[0]
-            req = qe.QueryRequest(limit=limit, query=self._query(leg), filter=to_filter(leg.where), with_payload=True)
+            req = qe.QueryRequest(
+                limit=limit, query=self._query(leg), filter=to_filter(leg.where), with_payload=True
+            )
         else:
             weights = [leg.weight for leg in legs]
             req = qe.QueryRequest(
                 limit=limit,
                 prefetches=[
-                    qe.Prefetch(limit=leg.limit, query=self._query(leg), filter=to_filter(leg.where)) for leg in legs
+                    qe.Prefetch(limit=leg.limit, query=self._query(leg), filter=to_filter(leg.where))
+                    for leg in legs
                 ],
-                query=qe.Fusion.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights),
+                query=qe.Fusion.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights),  # type: ignore[arg-type]
                 with_payload=True,
             )
-        return [Hit(p.payload["chunk_id"], float(p.score), dict(p.payload)) for p in self.shard.query(req)]
+        return [
+            Hit(p.payload["chunk_id"], float(p.score), dict(p.payload))
+            for p in self.shard.query(req)
+            if p.payload
+        ]
 
     def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]:
         offset = None
@@ -198,6 +205,6 @@ class EdgeStore:
                 qe.ScrollRequest(offset=offset, limit=512, filter=flt, with_payload=True, with_vector=False)
             )
             for rec in records:
-                yield dict(rec.payload)
+                yield dict(rec.payload or {})
             if offset is None:
                 break
