@@ -170,7 +170,7 @@ class Retriever:
         with self.index.lock:
             hits = self.index.store.search(self._legs(text, dense, sparse, where, language, pool), limit=pool)
             if refs and mode == "hybrid":
-                hits = self._boost_references(hits, refs, dense, sparse, where, pool)
+                hits = self._boost_references(hits, refs, text, language, dense, sparse, where, pool)
         hits = self.reranker.rerank(text, hits)
         results = self._apply_validity(hits, _date_int(on))[:k]
         for i, r in enumerate(results, start=1):
@@ -198,7 +198,16 @@ class Retriever:
             }
         return self._present_languages
 
-    def _legs(self, text: str, dense: Any, sparse: Any, where: Where, language: str, pool: int) -> list[Leg]:
+    def _legs(
+        self,
+        text: str,
+        dense: Any,
+        sparse: Any,
+        where: Where,
+        language: str,
+        pool: int,
+        cross_weight: float | None = None,
+    ) -> list[Leg]:
         """Dense and sparse over everything, plus one dense leg per other language: a French question
         then also brings the best Arabic articles (sparse terms cannot cross languages, and the
         multilingual encoder ranks same-language chunks higher)."""
@@ -210,7 +219,7 @@ class Retriever:
             legs.append(Leg(SPARSE, sparse, where, depth))
         if dense is not None and sparse is not None and not where.languages:
             expansions = translations(text, language)
-            weight = self.cross_weight
+            weight = self.cross_weight if cross_weight is None else cross_weight
             for other in sorted(self._languages() - {language}):
                 scoped = Where(**{**where.__dict__, "languages": [other]})
                 legs.append(Leg(DENSE, dense, scoped, depth, weight))
@@ -221,7 +230,15 @@ class Retriever:
         return legs
 
     def _boost_references(
-        self, hits: list[Hit], refs: References, dense: Any, sparse: Any, where: Where, pool: int
+        self,
+        hits: list[Hit],
+        refs: References,
+        text: str,
+        language: str,
+        dense: Any,
+        sparse: Any,
+        where: Where,
+        pool: int,
     ) -> list[Hit]:
         """A named text and article go first; a named text alone lifts its chunks (RRF merge)."""
         exact: list[Hit] = []
@@ -231,7 +248,9 @@ class Retriever:
         by_law: list[Hit] = []
         if refs.laws:
             flt = Where(**{**where.__dict__, "ref_keys": refs.laws})
-            by_law = self.index.store.query(dense, sparse, flt, limit=pool, prefetch=max(50, pool))
+            # inside the named text, its own language matters as much as the question's
+            legs = self._legs(text, dense, sparse, flt, language, pool, cross_weight=1.0)
+            by_law = self.index.store.search(legs, limit=pool)
         elif refs.articles:
             by_law = [h for h in hits if h.payload.get("article_key") in refs.articles]
         fused: dict[str, float] = {}

@@ -31,7 +31,8 @@ def _patterns() -> list[tuple[dict[str, list[str]], dict[str, re.Pattern[str]]]]
                 folded = {t[2:] if t.startswith("ال") and len(t) > 4 else t for t in folded}
             terms = sorted(folded, key=len, reverse=True)
             if terms:
-                body = "|".join(re.escape(t) for t in terms)
+                # a multi-word term still matches with one extra word inside ("salaire horaire minimum")
+                body = "|".join(r"\s+(?:\w+\s+)?".join(re.escape(w) for w in t.split()) for t in terms)
                 prefix = r"(?:و|ف|ب|ل|ك)?(?:ال)?" if lang == "ar" else ""
                 pats[lang] = re.compile(rf"(?<!\w){prefix}(?:{body})(?!\w)")
         out.append((e, pats))
