@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 export RAGAS_DO_NOT_TRACK := true
 export UNSTRUCTURED_DISABLE_NOTICE := 1
 
-.PHONY: setup system-packages demo ui ingest test test-fast lint bench clean
+.PHONY: setup system-packages demo ui ingest test test-fast lint bench bench-scale clean
 
 $(BIN)/dalil: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.run
+
+bench-scale: setup
+	$(BIN)/python -m benchmarks.scale
+	$(BIN)/python -m benchmarks.run --docs-only
 
 clean:
 	rm -rf .dalil .pytest_cache .mypy_cache .ruff_cache

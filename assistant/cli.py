@@ -21,6 +21,8 @@ eval_app = typer.Typer(
     help="Evaluation: run, history, compare, report, gate, generate.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
+users_app = typer.Typer(help="Agent accounts for the app's sign-in (hashed credentials file).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 err = Console(stderr=True)
 
 
@@ -574,6 +576,21 @@ def eval_generate(
         _fail(exc)
         return
     Console().print(f"wrote {count} questions to {out}")
+
+
+@users_app.command("add")
+def users_add(
+    user: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Add or reset an agent account (PBKDF2-SHA256, salted) in DATA_DIR/credentials.yaml."""
+    from assistant.credentials import add_user
+
+    settings = get_settings()
+    if len(password) < 8:
+        _fail(DalilError("the password must have at least 8 characters"))
+    add_user(settings.credentials_path, user, password)
+    Console().print(f"account {user} saved in {settings.credentials_path}")
 
 
 def main() -> None:
