@@ -17,7 +17,9 @@ from tests.conftest import SHARED_CORPUS
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (SHARED_CORPUS / "MANIFEST.md").exists(), reason="../shared/corpora is not present"),
+    pytest.mark.skipif(
+        not (SHARED_CORPUS / "MANIFEST.md").exists(), reason="../shared/corpora is not present"
+    ),
 ]
 DEV = SHARED_CORPUS / "eval" / "dev.jsonl"
 

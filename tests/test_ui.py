@@ -255,7 +255,7 @@ def test_browser_admin_upload(served, tmp_path) -> None:  # type: ignore[no-unty
         ).click()  # same session: stays signed in
         page.wait_for_selector("input[type=file]", state="attached", timeout=30_000)
         page.set_input_files("input[type=file]", str(note))
-        page.get_by_role("button", name="Indexer").click()
+        page.get_by_role("button", name="Indexer", exact=True).click()
         page.wait_for_selector("text=Terminé", timeout=120_000)
         page.wait_for_timeout(800)
         page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
