@@ -21,7 +21,9 @@ eval_app = typer.Typer(
     help="Evaluation: run, history, compare, report, gate, generate.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
-users_app = typer.Typer(help="Agent accounts for the app's sign-in (hashed credentials file).", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Agent accounts for the app's sign-in (hashed credentials file).", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 err = Console(stderr=True)
 

@@ -27,13 +27,38 @@ def render(r: dict[str, Any]) -> str:
             "|---|---|",
             _row(["documents indexed / failed", f"{ing['documents']} / {ing['failed']}"]),
             _row(["chunks", ing["chunks"]]),
-            _row(["text PDFs: pages/s parsed and chunked", f"{ing['text_pdf_pages_per_s']} ({ing['text_pdf_pages']} pages)"]),
-            _row(["scanned PDFs (Tesseract OCR): pages/s", f"{ing['scanned_pdf_pages_per_s']} ({ing['scanned_pdf_pages']} pages)"]),
+            _row(
+                [
+                    "text PDFs: pages/s parsed and chunked",
+                    f"{ing['text_pdf_pages_per_s']} ({ing['text_pdf_pages']} pages)",
+                ]
+            ),
+            _row(
+                [
+                    "scanned PDFs (Tesseract OCR): pages/s",
+                    f"{ing['scanned_pdf_pages_per_s']} ({ing['scanned_pdf_pages']} pages)",
+                ]
+            ),
             _row(["encoder alone: chunks/s", ing["encoder_chunks_per_s"]]),
-            _row(["pipeline (chunk + embed + sparse + upsert + verify): chunks/s", ing["pipeline_chunks_per_s"]]),
+            _row(
+                [
+                    "pipeline (chunk + embed + sparse + upsert + verify): chunks/s",
+                    ing["pipeline_chunks_per_s"],
+                ]
+            ),
             _row(["pipeline / encoder", ing["pipeline_vs_encoder"]]),
-            _row(["second run (no change): seconds / embeddings", f"{ing['rerun_noop_s']} s / {ing['rerun_embedded']}"]),
-            _row(["full corpus re-index with the embedding cache", f"{ing['full_ingest_s_with_embedding_cache']} s"]),
+            _row(
+                [
+                    "second run (no change): seconds / embeddings",
+                    f"{ing['rerun_noop_s']} s / {ing['rerun_embedded']}",
+                ]
+            ),
+            _row(
+                [
+                    "full corpus re-index with the embedding cache",
+                    f"{ing['full_ingest_s_with_embedding_cache']} s",
+                ]
+            ),
             "",
             "Embedding dominates a first ingestion (multilingual-e5-small, 4-bit, about 5 chunks/s of ~1,000",
             "characters on 2 cores: ~8 minutes for the 2,263 chunks of this corpus). Vectors are cached by exact",
@@ -52,9 +77,15 @@ def render(r: dict[str, Any]) -> str:
             "|---|---|---|---|---|",
         ]
         for name, m in ret["systems"].items():
-            out.append(_row([name, m["excerpt_recall@5"], m["source_hit@5"], m["mrr"], m["cross_lingual_recall@5"]]))
+            out.append(
+                _row([name, m["excerpt_recall@5"], m["source_hit@5"], m["mrr"], m["cross_lingual_recall@5"]])
+            )
         lat = ret["query_embedding_plus_retrieval_ms"]
-        out += ["", f"Query embedding + hybrid retrieval on the real corpus: p50 {lat['p50']} ms, p95 {lat['p95']} ms.", ""]
+        out += [
+            "",
+            f"Query embedding + hybrid retrieval on the real corpus: p50 {lat['p50']} ms, p95 {lat['p95']} ms.",
+            "",
+        ]
     ans = r.get("answers")
     if ans:
         e = ans["extractive_eval"]
@@ -68,7 +99,9 @@ def render(r: dict[str, Any]) -> str:
             _row(["answer language = question language", e["language_match"]]),
             _row(["unanswerable questions refused", e["unanswerable_refused"]]),
             _row(["answerable questions refused", e["answerable_refused"]]),
-            _row(["end-to-end latency p50 / p95 (ms)", f"{e['latency_ms']['p50']} / {e['latency_ms']['p95']}"]),
+            _row(
+                ["end-to-end latency p50 / p95 (ms)", f"{e['latency_ms']['p50']} / {e['latency_ms']['p95']}"]
+            ),
             _row(["whole `dalil eval run` (40 questions, metrics included)", f"{e['seconds']} s"]),
             "",
             f"Plumbing figure with the small GGUF ({g['model']}) through llama.cpp and the mistralai SDK: load",
@@ -92,11 +125,19 @@ def render(r: dict[str, Any]) -> str:
                 out.append(_row([x["engine"], x["size"], "error", "", "", "", "", "", ""]))
                 continue
             out.append(
-                _row([
-                    "qdrant-edge" if x["engine"] == "edge" else "qdrant-client local",
-                    f"{x['size']:,}", x["upsert_points_per_s"], x["optimize_s"], x["hybrid_filter_p50_ms"],
-                    x["hybrid_filter_p95_ms"], x["rss_mb"], x["disk_mb"], x["reopen_s"],
-                ])
+                _row(
+                    [
+                        "qdrant-edge" if x["engine"] == "edge" else "qdrant-client local",
+                        f"{x['size']:,}",
+                        x["upsert_points_per_s"],
+                        x["optimize_s"],
+                        x["hybrid_filter_p50_ms"],
+                        x["hybrid_filter_p95_ms"],
+                        x["rss_mb"],
+                        x["disk_mb"],
+                        x["reopen_s"],
+                    ]
+                )
             )
         out += [
             "",

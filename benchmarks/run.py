@@ -85,7 +85,9 @@ def bench_ingest() -> dict[str, Any]:
     probe = WORK / "embed-probe-src" / "probe"
     shutil.rmtree(probe.parent, ignore_errors=True)
     probe.mkdir(parents=True)
-    (probe / "sample.md").write_text("\n\n".join(f"## Section {i}\n\n{t}" for i, t in enumerate(sample)), encoding="utf-8")
+    (probe / "sample.md").write_text(
+        "\n\n".join(f"## Section {i}\n\n{t}" for i, t in enumerate(sample)), encoding="utf-8"
+    )
     pidx = Index(one)
     t = time.perf_counter()
     rep = Syncer(one, pidx).run([probe / "sample.md"])
@@ -170,7 +172,9 @@ def bench_retrieval() -> dict[str, Any]:
         return run
 
     retriever.search("échauffement", k=3)  # warm caches before timing
-    score("Dalil hybrid (article chunks, dense+BM25, cross-lingual legs, references, validity)", dalil("hybrid"))
+    score(
+        "Dalil hybrid (article chunks, dense+BM25, cross-lingual legs, references, validity)", dalil("hybrid")
+    )
     score("Dense only (Dalil's article chunks, e5)", dalil("dense"))
     score("BM25 only (Dalil's article chunks, Snowball + IDF)", dalil("sparse"))
     chunks = _textbook_chunks(settings)
@@ -191,7 +195,10 @@ def bench_retrieval() -> dict[str, Any]:
         top = np.argsort(-(matrix @ qv))[:10]
         return [texts[i] for i in top], [chunks[i][0] for i in top]
 
-    score(f"LangChain textbook recipe (RecursiveCharacterTextSplitter 1000/200, {len(chunks)} chunks, dense e5)", textbook)
+    score(
+        f"LangChain textbook recipe (RecursiveCharacterTextSplitter 1000/200, {len(chunks)} chunks, dense e5)",
+        textbook,
+    )
     index.close()
     return {
         "dataset": "dev.jsonl (answerable questions)",
@@ -214,7 +221,12 @@ def bench_answers() -> dict[str, Any]:
     server = LlamaServer(bundled_test_gguf(), port=0, n_ctx=4096, alias="gemma-3-270m")
     load_s = time.perf_counter() - t
     chat = MistralChat(server.url, "k", "gemma-3-270m", max_tokens=64)
-    prompt = [{"role": "user", "content": "Résume l'article : " + "Le salarié a droit à un congé annuel payé. " * 120}]
+    prompt = [
+        {
+            "role": "user",
+            "content": "Résume l'article : " + "Le salarié a droit à un congé annuel payé. " * 120,
+        }
+    ]
     ttft, total = [], []
     for _ in range(3):
         t = time.perf_counter()
@@ -226,15 +238,29 @@ def bench_answers() -> dict[str, Any]:
         total.append((time.perf_counter() - t) * 1000)
     server.stop()
     return {
-        "extractive_eval": {k: m.get(k) for k in (
-            "citation_validity", "language_match", "refusal_accuracy", "unanswerable_refused", "answerable_refused",
-            "excerpt_recall@5", "source_hit@5", "latency_ms", "seconds")},
+        "extractive_eval": {
+            k: m.get(k)
+            for k in (
+                "citation_validity",
+                "language_match",
+                "refusal_accuracy",
+                "unanswerable_refused",
+                "answerable_refused",
+                "excerpt_recall@5",
+                "source_hit@5",
+                "latency_ms",
+                "seconds",
+            )
+        },
         "eval_run_id": record["run_id"],
         "small_gguf": {
             "model": "gemma-3-270m q4_k_m (plumbing only)",
             "load_s": round(load_s, 2),
             "prompt_tokens_approx": 1100,
-            "time_to_first_token_ms": {"median": round(statistics.median(ttft), 1), "max": round(max(ttft), 1)},
+            "time_to_first_token_ms": {
+                "median": round(statistics.median(ttft), 1),
+                "max": round(max(ttft), 1),
+            },
             "stream_64_tokens_ms": round(statistics.median(total), 1),
         },
     }
@@ -253,7 +279,9 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     import sys
 
-    which = [] if "--docs-only" in sys.argv else os.environ.get("BENCH", "ingest,retrieval,answers").split(",")
+    which = (
+        [] if "--docs-only" in sys.argv else os.environ.get("BENCH", "ingest,retrieval,answers").split(",")
+    )
     results: dict[str, Any] = {}
     for name, fn in (("ingest", bench_ingest), ("retrieval", bench_retrieval), ("answers", bench_answers)):
         path = RESULTS / f"{name}.json"

@@ -26,6 +26,12 @@ with st.sidebar:
         key="lang_select",
     )
 lang = st.session_state.lang
+if lang == "ar":
+    st.markdown(
+        "<style>[data-testid=stSidebarContent], [data-testid=stMainBlockContainer] "
+        "{direction: rtl; text-align: right;}</style>",
+        unsafe_allow_html=True,
+    )
 with st.sidebar:
     sidebar_identity(lang)
 

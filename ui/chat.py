@@ -14,6 +14,23 @@ from ui import state
 from ui.i18n import REASON_CODES, t
 
 _CITE = re.compile(r"\[(\d+)\]")
+EXAMPLES = {
+    "fr": [
+        "Quelle est la durée de la période d'essai d'un employé en CDI ?",
+        "Dans quel délai la CNDP délivre-t-elle le récépissé d'une déclaration ?",
+        "Quel est le SMIG horaire depuis le 1er janvier 2026 ?",
+    ],
+    "ar": [
+        "ما هي مدة إجازة الولادة التي تستفيد منها الأجيرة؟",
+        "ما هي إجراءات التصريح بتأسيس جمعية؟",
+        "ما هي مدة صلاحية جواز السفر البيومتري؟",
+    ],
+    "en": [
+        "How long is the probation period for a permanent employee?",
+        "Is a child born to a Moroccan mother Moroccan?",
+        "How much overtime pay is due under the Labour Code?",
+    ],
+}
 
 
 def _dir(language: str | None) -> str:
@@ -157,6 +174,12 @@ def chat_page() -> None:
                 _render_answer(msg, lang)
                 render_feedback(i, msg, lang)
     question = st.chat_input(t(lang, "ask"))
+    if not st.session_state.messages and not question:
+        st.markdown(f"**{t(lang, 'examples')}**")
+        cols = st.columns(3)
+        for i, (col, example) in enumerate(zip(cols, EXAMPLES.get(lang, EXAMPLES["fr"]), strict=False)):
+            if col.button(example, key=f"example-{i}", use_container_width=True):
+                question = example
     if not question:
         return
     st.session_state.messages.append({"role": "user", "content": question})

@@ -39,6 +39,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_credentials": "Identifiant ou mot de passe incorrect.",
         "agent_only": "Cet espace est réservé aux agents connectés.",
         "refused": "Hors du champ des textes indexés",
+        "examples": "Exemples de questions",
         "empty_index": "Aucun texte n'est encore indexé : lancez `dalil ingest` ou ajoutez des documents dans l'espace Documents.",
     },
     "ar": {
@@ -77,6 +78,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_credentials": "اسم المستخدم أو كلمة المرور غير صحيحة.",
         "agent_only": "هذا الفضاء مخصص للموظفين المسجلين.",
         "refused": "خارج نطاق النصوص المفهرسة",
+        "examples": "أمثلة على الأسئلة",
         "empty_index": "لم تتم فهرسة أي نص بعد: شغل `dalil ingest` أو أضف وثائق في فضاء الوثائق.",
     },
     "en": {
@@ -115,6 +117,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_credentials": "Wrong user name or password.",
         "agent_only": "This area is for signed-in agents.",
         "refused": "Outside the indexed texts",
+        "examples": "Example questions",
         "empty_index": "No text is indexed yet: run `dalil ingest` or add documents in the Documents area.",
     },
 }
