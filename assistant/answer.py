@@ -271,8 +271,7 @@ class Assistant:
             lines.append("")
         answer.answer = "\n".join(lines).strip()
         answer.citations = cites
-        answer.mode = "extractive"
-        answer.model = None
+        answer.mode = "extractive"  # `model` keeps the model that was tried, for the audit trail
         report = grounding.check(answer.answer, {c.n: c.text for c in cites})
         report.uncited_sentences = []
         report.action = "extractive"

@@ -182,3 +182,19 @@ def test_ingest_with_eval_reports_the_gate_verdict(fresh, dataset: Path) -> None
 
 # The Ragas judge path (LLM metrics against the local llama.cpp server) runs end to end in
 # tests/test_offline.py, which also proves it never leaves loopback.
+
+
+@pytest.mark.integration
+def test_generate_without_a_model_is_a_clear_error(indexed) -> None:  # type: ignore[no-untyped-def]
+    env = settings_env(indexed)
+    for key in ("DALIL_LLM_URL", "MISTRAL_API_KEY", "DALIL_LLM_GGUF"):
+        env.pop(key, None)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "eval", "generate", "--collection", "test_fr", "--n", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    assert "needs a language model" in out.stderr and "DALIL_LLM_URL" in out.stderr
