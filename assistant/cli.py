@@ -390,7 +390,6 @@ def ui(
 ) -> None:
     """Start the Streamlit app on 127.0.0.1 (headless, no usage statistics)."""
     import os
-    import subprocess
 
     app_path = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     cmd = [
@@ -415,7 +414,9 @@ def ui(
         "#0b5d3b",
     ]
     err.print(f"Dalil on http://127.0.0.1:{port}")
-    raise typer.Exit(subprocess.call(cmd, env=os.environ.copy()))
+    sys.stdout.flush()
+    # replace this process: a supervisor that stops `dalil ui` stops the server itself
+    os.execve(sys.executable, cmd, os.environ.copy())
 
 
 @eval_app.command("run")
