@@ -79,3 +79,22 @@ def test_retrieval_and_extractive_answers_on_dev(corpus) -> None:  # type: ignor
     assert m["answerable_refused"] <= 0.10
     assert m["unanswerable_refused"] >= 0.75
     assert record["seconds"] < 120
+
+
+def test_parallel_article_and_validity_in_time(corpus) -> None:  # type: ignore[no-untyped-def]
+    from assistant.retrieval import Retriever
+
+    settings, _ = corpus
+    index = Index(settings)
+    retriever = Retriever(index)
+    resp = retriever.search("article 14 de la loi 65-99 période d'essai", k=3, audience="agents")
+    top = resp.results[0]
+    assert top.article == "Article 14" and top.source.endswith("MA_Code_du_travail_Loi_65-99_FR.pdf")
+    assert top.parallel and top.parallel["article"] == "المادة 14"
+    smig = retriever.search("الحد الأدنى القانوني للأجر في النشاطات غير الفلاحية", k=8, audience="agents")
+    sources = [r.source for r in smig.results]
+    new = "maroc_ar/MA_Marsoum_2-25-983_SMIG_2026_AR.pdf"
+    old = "maroc_ar/MA_Marsoum_2-24-1122_SMIG_2025_AR.pdf"
+    assert new in sources and (old not in sources or sources.index(new) < sources.index(old))
+    assert all(not r.in_force for r in smig.results if r.source == old)
+    index.close()
