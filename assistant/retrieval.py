@@ -229,6 +229,28 @@ class Retriever:
                         legs.append(Leg(SPARSE, translated, scoped, depth, weight))
         return legs
 
+    def _legs_in_named_text(
+        self, text: str, dense: Any, sparse: Any, flt: Where, language: str, pool: int
+    ) -> list[Leg]:
+        """Search inside the text a question names. When that text is not in the question's language,
+        the question's own terms cannot match it: its glossary translations do the lexical part."""
+        depth = max(50, pool)
+        text_languages = {
+            lang
+            for lang in self._languages()
+            if self.index.store.count(Where(**{**flt.__dict__, "languages": [lang]}))
+        }
+        if language in text_languages or sparse is None:
+            return self._legs(text, dense, sparse, flt, language, pool, cross_weight=1.0)
+        legs = [Leg(DENSE, dense, flt, depth)] if dense is not None else []
+        expansions = translations(text, language)
+        for lang in sorted(text_languages):
+            terms_ = expansions.get(lang)
+            translated = self.index.sparse.encode_query(" ".join(terms_), lang) if terms_ else None
+            if translated is not None and translated.indices:
+                legs.append(Leg(SPARSE, translated, Where(**{**flt.__dict__, "languages": [lang]}), depth))
+        return legs
+
     def _boost_references(
         self,
         hits: list[Hit],
@@ -248,9 +270,9 @@ class Retriever:
         by_law: list[Hit] = []
         if refs.laws:
             flt = Where(**{**where.__dict__, "ref_keys": refs.laws})
-            # inside the named text, its own language matters as much as the question's
-            legs = self._legs(text, dense, sparse, flt, language, pool, cross_weight=1.0)
-            by_law = self.index.store.search(legs, limit=pool)
+            by_law = self.index.store.search(
+                self._legs_in_named_text(text, dense, sparse, flt, language, pool), limit=pool
+            )
         elif refs.articles:
             by_law = [h for h in hits if h.payload.get("article_key") in refs.articles]
         fused: dict[str, float] = {}

@@ -32,7 +32,12 @@ def _patterns() -> list[tuple[dict[str, list[str]], dict[str, re.Pattern[str]]]]
             terms = sorted(folded, key=len, reverse=True)
             if terms:
                 # a multi-word term still matches with one extra word inside ("salaire horaire minimum")
-                body = "|".join(r"\s+(?:\w+\s+)?".join(re.escape(w) for w in t.split()) for t in terms)
+                word = (
+                    (lambda w: "(?:ال)?" + re.escape(w[2:] if w.startswith("ال") else w))
+                    if lang == "ar"
+                    else re.escape
+                )
+                body = "|".join(r"\s+(?:\w+\s+)?".join(word(w) for w in t.split()) for t in terms)
                 prefix = r"(?:و|ف|ب|ل|ك)?(?:ال)?" if lang == "ar" else ""
                 pats[lang] = re.compile(rf"(?<!\w){prefix}(?:{body})(?!\w)")
         out.append((e, pats))
