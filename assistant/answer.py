@@ -325,6 +325,12 @@ class Assistant:
         sources = {c.n: c.text for c in cites}
         report = grounding.check(text, sources)
         action = grounding.decide(report)
+        if action == "downgraded" and str(prompts.get("refusal_marker", "\x00")) in text:
+            answer.answer, answer.refused, answer.citations = text, True, []
+            report.action = "refused"
+            answer.grounding = report.as_dict()
+            answer.mode = "llm"
+            return
         if action == "downgraded":
             self._extractive(answer, question, results, prompts)
             answer.notice = prompts["notice_downgraded"]
@@ -337,6 +343,9 @@ class Assistant:
             text = grounding.repair(text, report)
             report = grounding.check(text, sources)
         report.action = action
+        # the model said the sources do not answer: a refusal, whatever it cited
+        if str(prompts.get("refusal_marker", "\x00")) in text:
+            answer.refused = True
         cited = set(report.cited)
         answer.answer = text
         answer.citations = [c for c in cites if c.n in cited]

@@ -168,3 +168,10 @@ def test_follow_up_is_made_standalone_without_a_model(retriever) -> None:  # typ
     answer = Assistant(retriever, None).ask("Et après l'accouchement ?", history=history)
     assert answer.standalone_question and "maternité" in answer.standalone_question
     assert any("quatorze semaines" in c.text for c in answer.citations)
+
+
+def test_a_model_that_says_the_texts_do_not_cover_it_is_a_refusal(retriever) -> None:  # type: ignore[no-untyped-def]
+    text = "Les textes indexés ne couvrent pas cette question."
+    answer = Assistant(retriever, _Scripted(text)).ask(QUESTION_FR, mode="llm")
+    assert answer.refused and answer.mode == "llm" and answer.grounding["action"] == "refused"
+    assert answer.citations == []
