@@ -18,7 +18,7 @@ LABELS = {
         "Donné",
         "Sources retrouvées",
         "Avis des utilisateurs",
-        "taux de 👎",
+        "part des avis négatifs",
     ],
     "ar": [
         "تطور المؤشرات",
@@ -28,7 +28,7 @@ LABELS = {
         "المقدم",
         "المصادر المسترجعة",
         "آراء المستخدمين",
-        "نسبة 👎",
+        "نسبة الآراء السلبية",
     ],
     "en": [
         "Metrics over time",
@@ -38,7 +38,7 @@ LABELS = {
         "Given",
         "Retrieved sources",
         "User feedback",
-        "👎 rate",
+        "negative feedback rate",
     ],
 }
 
