@@ -33,6 +33,23 @@ def _print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def _items(queries: Path | None, single: str | None, what: str) -> list[tuple[str | None, str]]:
+    """(id, text) pairs from a JSONL file of {id, question}, or the one question given."""
+    if queries is None:
+        if single is None:
+            _fail(DalilError(f"give a {what} or --queries FILE.jsonl"))
+        return [(None, single)]
+    items: list[tuple[str | None, str]] = []
+    for n, line in enumerate(queries.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                obj = json.loads(line)
+                items.append((str(obj.get("id", n)), str(obj["question"])))
+            except (json.JSONDecodeError, KeyError, AttributeError) as exc:
+                _fail(DalilError(f"{queries}:{n}: expected a JSON object with 'question' ({exc})"))
+    return items
+
+
 def _fail(exc: Exception, code: int = 1) -> None:
     err.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code)
@@ -194,19 +211,7 @@ def search(
     except DalilError as exc:
         _fail(exc)
         return
-    items: list[tuple[str | None, str]] = []
-    if queries is not None:
-        for n, line in enumerate(queries.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    obj = json.loads(line)
-                    items.append((str(obj.get("id", n)), str(obj["question"])))
-                except (json.JSONDecodeError, KeyError) as exc:
-                    _fail(DalilError(f"{queries}:{n}: expected a JSON object with 'question' ({exc})"))
-    elif query is not None:
-        items.append((None, query))
-    else:
-        _fail(DalilError("give a query or --queries FILE.jsonl"))
+    items = _items(queries, query, "query")
     failed = False
     for qid, q in items:
         try:
@@ -282,19 +287,7 @@ def ask(
     except DalilError as exc:
         _fail(exc)
         return
-    items: list[tuple[str | None, str]] = []
-    if queries is not None:
-        for n, line in enumerate(queries.read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                try:
-                    obj = json.loads(line)
-                    items.append((str(obj.get("id", n)), str(obj["question"])))
-                except (json.JSONDecodeError, KeyError) as exc:
-                    _fail(DalilError(f"{queries}:{n}: expected a JSON object with 'question' ({exc})"))
-    elif question:
-        items.append((None, question))
-    else:
-        _fail(DalilError("give a question or --queries FILE.jsonl"))
+    items = _items(queries, question, "question")
     con = Console()
     for qid, q in items:
         try:

@@ -85,6 +85,40 @@ class Where:
         )
 
 
+@dataclass(frozen=True)
+class Condition:
+    """One engine-neutral filter condition: `match` a value set, or a numeric `range`."""
+
+    key: str
+    values: tuple[Any, ...] = ()
+    lte: int | None = None
+    gt: int | None = None
+
+
+def conditions(where: Where) -> tuple[list[Condition], list[Condition]]:
+    """The (must, must_not) conditions a Where stands for; each adapter turns them into its models."""
+    must: list[Condition] = []
+    must_not: list[Condition] = []
+    for key, values in (
+        ("collection", where.collections),
+        ("language", where.languages),
+        ("audience", where.audiences),
+        ("doc_id", where.doc_ids),
+        ("article_key", where.article_keys),
+        ("ref_keys", where.ref_keys),
+    ):
+        if values:
+            must.append(Condition(key, tuple(values)))
+    if where.version is not None:
+        must.append(Condition("version", (where.version,)))
+    if where.exclude_version is not None:
+        must_not.append(Condition("version", (where.exclude_version,)))
+    if where.in_force_on is not None:
+        must.append(Condition("valid_from", lte=where.in_force_on))
+        must.append(Condition("valid_until", gt=where.in_force_on))
+    return must, must_not
+
+
 @dataclass
 class Leg:
     """One prefetch of a fused query: a dense or sparse vector, its own filter and depth."""

@@ -17,46 +17,34 @@ from assistant.store import (
     KEYWORD_FIELDS,
     SPARSE,
     ChunkPoint,
+    Condition,
     Hit,
     IndexMeta,
     Leg,
     Where,
     basic_legs,
+    conditions,
     point_id,
 )
 
 _BATCH = 256
 
 
-def _match(key: str, values: list[Any]) -> models.FieldCondition:
-    if len(values) == 1:
-        return models.FieldCondition(key=key, match=models.MatchValue(value=values[0]))
-    return models.FieldCondition(key=key, match=models.MatchAny(any=values))
+def _condition(c: Condition) -> models.FieldCondition:
+    if c.values:
+        if len(c.values) == 1:
+            return models.FieldCondition(key=c.key, match=models.MatchValue(value=c.values[0]))
+        return models.FieldCondition(key=c.key, match=models.MatchAny(any=list(c.values)))
+    return models.FieldCondition(key=c.key, range=models.Range(lte=c.lte, gt=c.gt))
 
 
 def to_filter(where: Where | None) -> models.Filter | None:
     if where is None or where.is_empty():
         return None
-    must: list[Any] = []
-    must_not: list[Any] = []
-    for key, values in (
-        ("collection", where.collections),
-        ("language", where.languages),
-        ("audience", where.audiences),
-        ("doc_id", where.doc_ids),
-        ("article_key", where.article_keys),
-        ("ref_keys", where.ref_keys),
-    ):
-        if values:
-            must.append(_match(key, list(values)))
-    if where.version is not None:
-        must.append(_match("version", [where.version]))
-    if where.exclude_version is not None:
-        must_not.append(_match("version", [where.exclude_version]))
-    if where.in_force_on is not None:
-        must.append(models.FieldCondition(key="valid_from", range=models.Range(lte=where.in_force_on)))
-        must.append(models.FieldCondition(key="valid_until", range=models.Range(gt=where.in_force_on)))
-    return models.Filter(must=must or None, must_not=must_not or None)
+    must, must_not = conditions(where)
+    return models.Filter(
+        must=[_condition(c) for c in must] or None, must_not=[_condition(c) for c in must_not] or None
+    )
 
 
 class ClientStore:

@@ -19,11 +19,13 @@ from assistant.store import (
     KEYWORD_FIELDS,
     SPARSE,
     ChunkPoint,
+    Condition,
     Hit,
     IndexMeta,
     Leg,
     Where,
     basic_legs,
+    conditions,
     point_id,
 )
 
@@ -31,35 +33,21 @@ _META = "dalil-index.json"
 _BATCH = 256
 
 
-def _match(key: str, values: list[Any]) -> qe.FieldCondition:
-    if len(values) == 1:
-        return qe.FieldCondition(key=key, match=qe.MatchValue(values[0]))
-    return qe.FieldCondition(key=key, match=qe.MatchAny(values))
+def _condition(c: Condition) -> qe.FieldCondition:
+    if c.values:
+        if len(c.values) == 1:
+            return qe.FieldCondition(key=c.key, match=qe.MatchValue(c.values[0]))
+        return qe.FieldCondition(key=c.key, match=qe.MatchAny(list(c.values)))
+    return qe.FieldCondition(key=c.key, range=qe.RangeFloat(lte=c.lte, gt=c.gt))
 
 
 def to_filter(where: Where | None) -> qe.Filter | None:
     if where is None or where.is_empty():
         return None
-    must: list[Any] = []
-    must_not: list[Any] = []
-    for key, values in (
-        ("collection", where.collections),
-        ("language", where.languages),
-        ("audience", where.audiences),
-        ("doc_id", where.doc_ids),
-        ("article_key", where.article_keys),
-        ("ref_keys", where.ref_keys),
-    ):
-        if values:
-            must.append(_match(key, list(values)))
-    if where.version is not None:
-        must.append(_match("version", [where.version]))
-    if where.exclude_version is not None:
-        must_not.append(_match("version", [where.exclude_version]))
-    if where.in_force_on is not None:
-        must.append(qe.FieldCondition(key="valid_from", range=qe.RangeFloat(lte=where.in_force_on)))
-        must.append(qe.FieldCondition(key="valid_until", range=qe.RangeFloat(gt=where.in_force_on)))
-    return qe.Filter(must=must or None, must_not=must_not or None)
+    must, must_not = conditions(where)
+    return qe.Filter(
+        must=[_condition(c) for c in must] or None, must_not=[_condition(c) for c in must_not] or None
+    )
 
 
 class EdgeStore:
