@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -50,7 +50,7 @@ def _items(queries: Path | None, single: str | None, what: str) -> list[tuple[st
     return items
 
 
-def _fail(exc: Exception, code: int = 1) -> None:
+def _fail(exc: Exception, code: int = 1) -> NoReturn:
     err.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code)
 
