@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     embedder: str = "e5"
     embed_url: str | None = None
     embed_model: str | None = None
-    embed_batch: int = 16
+    embed_batch: int = 64
     embed_cache: Path | None = None  # default: DATA_DIR/embedding-cache.sqlite
 
     # vector store: "edge" (qdrant-edge-py, in-process) or "qdrant" (qdrant-client)

@@ -88,6 +88,14 @@ class SyncReport:
         }
 
 
+def embed_input(
+    title: str | None, path: str | None, article: str | None, article_title: str | None, text: str
+) -> str:
+    """What the dense encoder reads: the chunk with its document title and place in the text."""
+    head = " — ".join(x for x in (title, path, article, article_title) if x)
+    return f"{head}\n{text}"
+
+
 def doc_id_for(source: str) -> str:
     stem = re.sub(r"\.[^.]+$", "", source)
     return re.sub(r"[^A-Za-z0-9_.\-/]+", "_", stem).replace("/", ":")
@@ -348,8 +356,13 @@ class Syncer:
 
     @staticmethod
     def _embed_text(chunk: Chunk, title: str) -> str:
-        head = " — ".join(x for x in (title, chunk.path, chunk.article, chunk.article_title) if x)
-        return f"{head}\n{chunk.text}"
+        return embed_input(title, chunk.path, chunk.article, chunk.article_title, chunk.text)
+
+    @staticmethod
+    def _embed_text_from_payload(p: dict[str, Any]) -> str:
+        return embed_input(
+            p.get("title"), p.get("hierarchy"), p.get("article"), p.get("article_title"), p["text"]
+        )
 
     # ------------------------------------------------------------------ removal
     def _prune(self, paths: list[Path] | None, collection: str | None, seen: set[str]) -> list[DocResult]:
