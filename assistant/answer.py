@@ -176,21 +176,12 @@ class Assistant:
             yield from self._generate(answer, standalone, results, prompts, history)
         else:
             self._extractive(answer, standalone, results, prompts)
-            if (
-                self.chat is None
-                and mode == "extractive"
-                and self._configured_mode() == "llm"
-                or answer.notice is None
-            ):
-                answer.notice = prompts["notice_extractive"]
+            answer.notice = prompts["notice_extractive"]
             yield from _chunks(answer.answer)
         answer.timings_ms = self._timings(t0, retrieval_ms, (time.perf_counter() - t_g) * 1000)
         yield {"type": "final", "answer": answer}
 
     # ------------------------------------------------------------------ steps
-    def _configured_mode(self) -> str:
-        return self.settings.answer_mode
-
     def _mode(self, requested: str | None) -> str:
         mode = requested or self.settings.answer_mode
         if mode == "auto":
@@ -223,7 +214,7 @@ class Assistant:
         return question
 
     def _refusal(self, similarity: float, resp: SearchResponse, prompts: dict[str, Any]) -> str | None:
-        known = self.retriever._known_laws
+        known = self.retriever.known_laws
         missing = [n for n in resp.references.laws if known and n not in known]
         if missing:
             return str(prompts["refusal_missing_text"]).format(names=", ".join(missing))

@@ -99,17 +99,17 @@ class Retriever:
         self.index = index
         self.settings = index.settings
         self.reranker = reranker or NoRerank()
-        self._collections = load_collections(self.settings.definitions_dir)
+        self.collections = load_collections(self.settings.definitions_dir)
         self._present_languages: set[str] | None = None
         # weight of the legs restricted to another language than the question's; calibrated on the
         # dev set (0.1-0.2 equally good, 1.0 loses 0.06 excerpt recall@5)
         self.cross_weight = 0.2
-        self._known_laws = {
-            n for c in self._collections.values() for d in c.documents.values() for n in d.law_numbers
+        self.known_laws = {
+            n for c in self.collections.values() for d in c.documents.values() for n in d.law_numbers
         }
 
     def known_collections(self) -> set[str]:
-        names = set(self._collections)
+        names = set(self.collections)
         try:
             from ingest.registry import Registry
 
@@ -161,7 +161,7 @@ class Retriever:
             doc_ids=doc_ids,
             in_force_on=_date_int(on) if exclude_superseded else None,
         )
-        refs = find_references(text, self._known_laws)
+        refs = find_references(text, self.known_laws)
         t_embed = time.perf_counter()
         dense = self.index.embedder.embed_query(text) if mode in ("hybrid", "dense") else None
         sparse = self.index.sparse.encode_query(text, language) if mode in ("hybrid", "sparse") else None

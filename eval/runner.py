@@ -230,7 +230,7 @@ def run_and_gate(settings: Settings, dataset: Path, index: Index | None = None) 
     from eval.gate import gate_against
 
     history = History(settings.eval_path)
-    previous = [r for r in history.runs(dataset.name)]
+    previous = history.runs(dataset.name)
     record = run(settings, dataset, mode="extractive", tag="after-ingest", index=index)
     verdict: dict[str, Any] = {
         "run_id": record["run_id"],

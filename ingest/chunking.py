@@ -105,8 +105,6 @@ def chunk_document(
         if heading and heading.kind == "level":
             levels = {d: lbl for d, lbl in levels.items() if d < heading.level}
             levels[heading.level] = heading.label
-            if current.kind != "article" or current.lines:
-                pass
             continue
         if heading and heading.kind == "article":
             last_article = _fix_sequence(heading, last_article)

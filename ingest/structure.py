@@ -180,16 +180,12 @@ def split_midline_articles(line: str, marker: str, last_number: int) -> tuple[li
     for start, end, fixed in cuts:
         if line[prev:start].strip():
             parts.append(line[prev:start].strip())
-        parts.append(f"{marker} {fixed}\n" + "")
+        parts.append(f"{marker} {fixed}")
         prev = end
-    parts[-1] = parts[-1]
     tail = line[prev:].strip()
-    out: list[str] = []
-    for p in parts:
-        out.append(p.strip())
     if tail:
-        out.append(tail)
-    return out, last_number
+        parts.append(tail)
+    return parts, last_number
 
 
 def fix_glued_number(digits: str, last_number: int, window: int = 6) -> int | None:

@@ -137,8 +137,8 @@ def _controls(lang: str) -> dict[str, Any]:
                 known = [
                     c
                     for c in known
-                    if d.retriever._collections.get(c) is None
-                    or d.retriever._collections[c].audience == "public"
+                    if d.retriever.collections.get(c) is None
+                    or d.retriever.collections[c].audience == "public"
                 ]
             chosen = st.multiselect(t(lang, "collections"), known, key="collections")
         mode = "llm" if d.assistant.chat is not None else "extractive"
