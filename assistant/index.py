@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+
+import numpy as np
 
 from assistant.embeddings import Embedder, get_embedder
 from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import IndexMeta, VectorStore, open_store
+
+_QUERY_CACHE_SIZE = 512
 
 
 class Index:
@@ -21,6 +26,22 @@ class Index:
         self.meta = IndexMeta(self.embedder.name, self.embedder.dim, self.sparse.name)
         self.store.open(self.meta)
         self.lock = threading.RLock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Memoised: an answer embeds its question for retrieval and again for the relevance check,
+        and agents repeat the same questions."""
+        with self.lock:
+            vec = self._queries.get(text)
+            if vec is not None:
+                self._queries.move_to_end(text)
+                return vec
+        vec = self.embedder.embed_query(text)
+        with self.lock:
+            self._queries[text] = vec
+            while len(self._queries) > _QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return vec
 
     def close(self) -> None:
         self.store.close()

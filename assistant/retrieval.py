@@ -163,7 +163,7 @@ class Retriever:
         )
         refs = find_references(text, self.known_laws)
         t_embed = time.perf_counter()
-        dense = self.index.embedder.embed_query(text) if mode in ("hybrid", "dense") else None
+        dense = self.index.embed_query(text) if mode in ("hybrid", "dense") else None
         sparse = self.index.sparse.encode_query(text, language) if mode in ("hybrid", "sparse") else None
         t_search = time.perf_counter()
         pool = max(k * 4, 30)
@@ -327,21 +327,31 @@ class Retriever:
         )
 
     def _attach_parallels(self, results: list[Result], where: Where) -> None:
+        """Name the same article in the parallel text (other language), one scroll for all results."""
         from ingest.sync import doc_id_for
 
+        wanted: dict[tuple[str, str], list[Result]] = {}
         for r in results[:10]:
             parallel = r.payload.get("parallel")
             key = r.payload.get("article_key")
-            if not parallel or not key:
-                continue
-            pid = doc_id_for(parallel)
-            flt = Where(doc_ids=[pid], article_keys=[key], audiences=where.audiences)
-            for payload in self.index.store.scroll(flt):
+            if parallel and key:
+                wanted.setdefault((doc_id_for(parallel), key), []).append(r)
+        if not wanted:
+            return
+        flt = Where(
+            doc_ids=sorted({d for d, _ in wanted}),
+            article_keys=sorted({k for _, k in wanted}),
+            audiences=where.audiences,
+        )
+        for payload in self.index.store.scroll(flt):
+            pair = (payload.get("doc_id", ""), payload.get("article_key", ""))
+            for r in wanted.pop(pair, []):
                 r.parallel = {
-                    "doc_id": pid,
-                    "source": parallel,
+                    "doc_id": pair[0],
+                    "source": r.payload.get("parallel"),
                     "article": payload.get("article"),
                     "chunk_id": payload.get("chunk_id"),
                     "language": payload.get("doc_language"),
                 }
+            if not wanted:
                 break

@@ -164,8 +164,9 @@ class VectorStore(Protocol):
     ) -> list[Hit]:
         """Hybrid when both are given (RRF inside the engine), else single-vector search."""
 
-    def search(self, legs: list[Leg], limit: int) -> list[Hit]:
-        """Several prefetches fused with weighted RRF inside the engine (one leg: plain search)."""
+    def search(self, legs: list[Leg], limit: int, exact: bool = False) -> list[Hit]:
+        """Several prefetches fused with weighted RRF inside the engine (one leg: plain search).
+        exact=True bypasses the approximate index (brute force), for recall measurements."""
 
     def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]: ...
 

@@ -47,6 +47,18 @@ def to_filter(where: Where | None) -> models.Filter | None:
     )
 
 
+# same search parameters as the embedded engine (see assistant/store/edge.py): ACORN keeps filtered
+# HNSW search exact enough when the filter combines fields; local mode is brute force and ignores it
+_FILTERED = models.SearchParams(acorn=models.AcornSearchParams(enable=True))
+_EXACT = models.SearchParams(exact=True)
+
+
+def _params(flt: models.Filter | None, exact: bool) -> models.SearchParams | None:
+    if exact:
+        return _EXACT
+    return _FILTERED if flt is not None else None
+
+
 class ClientStore:
     def __init__(
         self, settings: Settings, path: str | None = None, client: QdrantClient | None = None
@@ -159,16 +171,24 @@ class ClientStore:
             return models.SparseVector(indices=leg.vector.indices, values=leg.vector.values)
         return [float(x) for x in leg.vector]
 
-    def search(self, legs: list[Leg], limit: int) -> list[Hit]:
+    def _prefetch(self, leg: Leg, exact: bool) -> models.Prefetch:
+        flt = to_filter(leg.where)
+        return models.Prefetch(
+            query=self._vector(leg), using=leg.using, limit=leg.limit, filter=flt, params=_params(flt, exact)
+        )
+
+    def search(self, legs: list[Leg], limit: int, exact: bool = False) -> list[Hit]:
         if not legs:
             return []
         if len(legs) == 1:
             leg = legs[0]
+            flt = to_filter(leg.where)
             res = self.client.query_points(
                 self.name,
                 query=self._vector(leg),
                 using=leg.using,
-                query_filter=to_filter(leg.where),
+                query_filter=flt,
+                search_params=_params(flt, exact),
                 limit=limit,
                 with_payload=True,
             )
@@ -176,12 +196,7 @@ class ClientStore:
             weights = [leg.weight for leg in legs]
             res = self.client.query_points(
                 self.name,
-                prefetch=[
-                    models.Prefetch(
-                        query=self._vector(leg), using=leg.using, limit=leg.limit, filter=to_filter(leg.where)
-                    )
-                    for leg in legs
-                ],
+                prefetch=[self._prefetch(leg, exact) for leg in legs],
                 query=models.RrfQuery(
                     rrf=models.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights)
                 ),
