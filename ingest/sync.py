@@ -165,6 +165,10 @@ class Syncer:
         if prune:
             report.documents.extend(self._prune(paths, collection, seen_ids))
         self.index.store.flush()
+        if any(d.status in ("added", "updated", "removed") for d in report.documents):
+            # the embedded engine builds its HNSW graphs only when asked (no background optimizer)
+            with self.index.lock:
+                self.index.store.optimize()
         report.seconds = time.perf_counter() - started
         return report
 

@@ -172,6 +172,9 @@ class VectorStore(Protocol):
 
     def flush(self) -> None: ...
 
+    def optimize(self) -> None:
+        """Build the ANN indexes of large segments, merge small ones, vacuum deletions."""
+
     def close(self) -> None: ...
 
 

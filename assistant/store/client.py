@@ -205,6 +205,9 @@ class ClientStore:
             )
         return [Hit(p.payload["chunk_id"], float(p.score), dict(p.payload)) for p in res.points if p.payload]
 
+    def optimize(self) -> None:
+        """A Qdrant server optimizes in the background; local mode has nothing to build."""
+
     def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]:
         offset = None
         flt = to_filter(where)
