@@ -14,6 +14,7 @@ from assistant.generation import grounding
 from assistant.generation.chat import ChatModel, Message
 from assistant.language import detect
 from assistant.prompts import load_prompts
+from assistant.references import unindexed_governing_texts
 from assistant.retrieval import Result, Retriever, SearchResponse
 from assistant.sparse import terms
 
@@ -217,9 +218,18 @@ class Assistant:
         known = self.retriever.known_laws
         missing = [n for n in resp.references.laws if known and n not in known]
         if missing:
-            return str(prompts["refusal_missing_text"]).format(names=", ".join(missing))
+            return str(prompts["refusal_missing_text"]).format(
+                names=str(prompts.get("separator", ", ")).join(missing)
+            )
         if not resp.results:
             return str(prompts["refusal"])
+        elsewhere = unindexed_governing_texts(
+            resp.query, [r.text for r in resp.results[:5]], known, self.retriever.known_titles
+        )
+        if elsewhere:
+            return str(prompts["refusal_cited_text"]).format(
+                names=str(prompts.get("separator", ", ")).join(elsewhere)
+            )
         threshold = self.settings.refusal_threshold
         if threshold < 0:
             threshold = MIN_SIMILARITY.get(self.retriever.index.embedder.name, 0.0)

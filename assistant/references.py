@@ -51,3 +51,68 @@ def find_references(question: str, known_laws: set[str] | None = None) -> Refere
         elif m.group(3):
             articles.append(article_key(m.group(3), m.group(4)))
     return References(list(dict.fromkeys(laws)), list(dict.fromkeys(articles)))
+
+
+# ---------------------------------------------------------------- texts cited but not indexed
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_AR_PROCLITIC = re.compile(r"^(?:وال|فال|بال|كال|لل|ال|و|ف|ب|ل|ك)(?=\w{3,})")
+_MIN_RUN = 3
+_TITLE_CHARS = 200
+# a cited text's title ends at the first clause break ("loi n° 35-06 créant la carte ..., promulguée")
+_TITLE_END = re.compile(r"[,،;؛:\n]|\.(?!\d)")
+_STOP = set(
+    """le la les l d de des du un une et ou à a au aux en dans par pour sur que qui ce cet cette ces
+    se sa son ses the of and or to in on for by with a an من في على إلى الى عن أو او ما هي هو التي الذي""".split()
+)
+
+
+def _content_words(text: str) -> list[str]:
+    from assistant.textnorm import fold
+
+    words = []
+    for w in _WORD.findall(fold(text, canonical_lam_alef=False)):
+        if w in _STOP or len(w) < 2:
+            continue
+        words.append(_AR_PROCLITIC.sub("", w))
+    return words
+
+
+def _longest_run(question: list[str], title: list[str]) -> list[str]:
+    """Longest sequence of consecutive question words that also appear consecutively in the title."""
+    best: list[str] = []
+    for i in range(len(question)):
+        for j in range(len(title)):
+            k = 0
+            while i + k < len(question) and j + k < len(title) and question[i + k] == title[j + k]:
+                k += 1
+            if k > len(best):
+                best = question[i : i + k]
+    return best
+
+
+def unindexed_governing_texts(
+    question: str, passages: list[str], known_laws: set[str], indexed_titles: list[str]
+) -> list[str]:
+    """The numbers of the texts that the passages cite for the question's very subject but that is not
+    indexed ("... la loi n° 35-06 créant la carte nationale d'identité électronique, ..."), when no
+    indexed text has that subject in its title: the indexed texts only point to where the answer is.
+    The subject is a run of at least three consecutive content words of the question."""
+    asked = _content_words(question)
+    if len(asked) < _MIN_RUN:
+        return []
+    found: list[str] = []
+    titles = [_content_words(t) for t in indexed_titles]
+    for passage in passages:
+        text = passage.translate(_AR_DIGITS)
+        for m in _LAW.finditer(text):
+            number = _norm(m.group(1))
+            if number in known_laws:
+                continue
+            window = text[m.end() : m.end() + _TITLE_CHARS]
+            cut = _TITLE_END.search(window)
+            subject = _longest_run(asked, _content_words(window[: cut.start()] if cut else window))
+            if len(subject) < _MIN_RUN:
+                continue
+            if number not in found and not any(len(_longest_run(subject, t)) >= _MIN_RUN for t in titles):
+                found.append(number)
+    return found

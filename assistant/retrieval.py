@@ -107,6 +107,9 @@ class Retriever:
         self.known_laws = {
             n for c in self.collections.values() for d in c.documents.values() for n in d.law_numbers
         }
+        self.known_titles = [
+            d.title for c in self.collections.values() for d in c.documents.values() if d.title
+        ]
 
     def known_collections(self) -> set[str]:
         names = set(self.collections)

@@ -1,7 +1,7 @@
 import pytest
 
 from assistant.language import detect
-from assistant.references import find_references
+from assistant.references import find_references, unindexed_governing_texts
 from assistant.sparse import SparseEncoder, terms
 from assistant.textnorm import clean_text, contains_excerpt, match_key
 
@@ -52,6 +52,41 @@ def test_references_found_in_fr_and_ar():
     assert find_references("65-99", known_laws={"65-99"}).laws == ["65-99"]
     # a date or an amount is not a law number
     assert find_references("le 5-3-2009 pour 17,92 dirhams").laws == []
+
+
+_PASSPORT_FR = (
+    "Par dérogation au calendrier prévu par le décret n° 2-06-478 pris pour l'application de la loi "
+    "n° 35-06 créant la carte nationale d'identité électronique, promulguée par le dahir n° 1-07-149, "
+    "la carte est établie pour les demandeurs du passeport biométrique."
+)
+_PASSPORT_AR = (
+    "استثناء من الجدول الزمني المنصوص عليه في المرسوم رقم 2.06.478 بتطبيق القانون رقم 35.06 المحدثة "
+    "بموجبه البطاقة الوطنية للتعريف الإلكترونية، فإن طالبي جواز السفر البيومتري تنجز لهم البطاقة."
+)
+
+
+def test_subject_governed_by_a_cited_but_unindexed_text():
+    known = {"2-08-310"}
+    titles = ["Décret n° 2-08-310 relatif au passeport biométrique"]
+    q = "Quels documents faut-il pour renouveler la carte nationale d'identité électronique ?"
+    assert unindexed_governing_texts(q, [_PASSPORT_FR], known, titles) == ["2-06-478", "35-06"]
+    q = "ما هي الوثائق المطلوبة لتجديد البطاقة الوطنية للتعريف الإلكترونية؟"
+    assert unindexed_governing_texts(q, [_PASSPORT_AR], known, titles) == ["2-06-478", "35-06"]
+
+
+def test_cited_text_does_not_refuse_what_the_corpus_covers():
+    q = "Quels documents faut-il pour renouveler la carte nationale d'identité électronique ?"
+    # the cited law is indexed
+    assert unindexed_governing_texts(q, [_PASSPORT_FR], {"35-06", "2-06-478"}, []) == []
+    # another indexed text has that subject in its title
+    titles = ["Loi n° 35-06 bis sur la carte nationale d'identité électronique"]
+    assert unindexed_governing_texts(q, [_PASSPORT_FR], set(), titles) == []
+    # the question only shares a word or two with the cited title
+    q = "Quelle est la durée de validité du passeport biométrique ?"
+    assert unindexed_governing_texts(q, [_PASSPORT_FR], set(), []) == []
+    # words after the title's clause break are not its subject
+    q = "Qui promulgue le dahir de la carte ?"
+    assert unindexed_governing_texts(q, [_PASSPORT_FR], set(), []) == []
 
 
 def test_sparse_encoder_stems_and_hashes():
