@@ -43,6 +43,10 @@ class Index:
                 self._queries.popitem(last=False)
         return vec
 
+    def clear_query_cache(self) -> None:
+        with self.lock:
+            self._queries.clear()
+
     def close(self) -> None:
         self.store.close()
 
