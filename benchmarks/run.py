@@ -147,6 +147,7 @@ def bench_retrieval() -> dict[str, Any]:
     retriever = Retriever(index)
     rows: dict[str, dict[str, float]] = {}
     latencies: list[float] = []
+    embed_ms: list[float] = []
 
     def score(name: str, ranker) -> None:  # type: ignore[no-untyped-def]
         per = {"recall": [], "hit": [], "mrr": [], "xl_recall": []}
@@ -173,13 +174,14 @@ def bench_retrieval() -> dict[str, Any]:
         return run
 
     retriever.search("échauffement", k=3)  # warm caches before timing
-    # latency: every dev question, three passes, each query embedded afresh (no memoised vector)
-    for _ in range(3):
+    # latency: every dev question, five passes, each query embedded afresh (no memoised vector)
+    for _ in range(5):
         for s in samples:
             index.clear_query_cache()
             t = time.perf_counter()
-            retriever.search(s.question, k=10, audience="agents")
+            resp = retriever.search(s.question, k=10, audience="agents")
             latencies.append((time.perf_counter() - t) * 1000)
+            embed_ms.append(resp.timings_ms["embed"])
     score(
         "Dalil hybrid (article chunks, dense+BM25, cross-lingual legs, references, validity)", dalil("hybrid")
     )
@@ -217,6 +219,7 @@ def bench_retrieval() -> dict[str, Any]:
             "p95": pct(latencies, 0.95),
             "samples": len(latencies),
         },
+        "query_embedding_alone_ms": {"p50": pct(embed_ms, 0.5), "p95": pct(embed_ms, 0.95)},
     }
 
 
