@@ -171,10 +171,18 @@ class ClientStore:
             return models.SparseVector(indices=leg.vector.indices, values=leg.vector.values)
         return [float(x) for x in leg.vector]
 
+    def _params(self, flt: models.Filter | None, exact: bool) -> models.SearchParams | None:
+        # local mode is always exact and warns about search parameters
+        return _params(flt, exact) if self._server else None
+
     def _prefetch(self, leg: Leg, exact: bool) -> models.Prefetch:
         flt = to_filter(leg.where)
         return models.Prefetch(
-            query=self._vector(leg), using=leg.using, limit=leg.limit, filter=flt, params=_params(flt, exact)
+            query=self._vector(leg),
+            using=leg.using,
+            limit=leg.limit,
+            filter=flt,
+            params=self._params(flt, exact),
         )
 
     def search(self, legs: list[Leg], limit: int, exact: bool = False) -> list[Hit]:
@@ -188,7 +196,7 @@ class ClientStore:
                 query=self._vector(leg),
                 using=leg.using,
                 query_filter=flt,
-                search_params=_params(flt, exact),
+                search_params=self._params(flt, exact),
                 limit=limit,
                 with_payload=True,
             )
