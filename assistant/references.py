@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.sparse import STOPWORDS
+from assistant.textnorm import fold
 from ingest.structure import article_key
 
 _AR_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
@@ -60,18 +62,12 @@ _MIN_RUN = 3
 _TITLE_CHARS = 200
 # a cited text's title ends at the first clause break ("loi n° 35-06 créant la carte ..., promulguée")
 _TITLE_END = re.compile(r"[,،;؛:\n]|\.(?!\d)")
-_STOP = set(
-    """le la les l d de des du un une et ou à a au aux en dans par pour sur que qui ce cet cette ces
-    se sa son ses the of and or to in on for by with a an من في على إلى الى عن أو او ما هي هو التي الذي""".split()
-)
 
 
 def _content_words(text: str) -> list[str]:
-    from assistant.textnorm import fold
-
     words = []
     for w in _WORD.findall(fold(text, canonical_lam_alef=False)):
-        if w in _STOP or len(w) < 2:
+        if w in STOPWORDS or len(w) < 2:
             continue
         words.append(_AR_PROCLITIC.sub("", w))
     return words

@@ -21,7 +21,7 @@ from assistant.textnorm import fold
 
 _TOKEN = re.compile(r"\d+(?:[-./]\d+)*|[^\W\d_]+", re.UNICODE)
 _STEMMERS = {"fr": "french", "en": "english", "ar": "arabic"}
-_STOP = set(
+STOPWORDS = set(
     """le la les l d de des du un une et ou a au aux en dans par pour sur que qui quoi ce cet cette ces se sa son ses
     leur leurs il elle ils elles est sont etre ne pas plus the of and or to in on for is are be by with what which how
     في من على الى إلى عن او أو ان أن التي الذي التي هذا هذه ذلك تلك ما لا مع كل قد ثم هو هي""".split()
@@ -69,7 +69,7 @@ def terms(text: str, language: str) -> list[str]:
         if tok[0].isdigit():
             out.append(re.sub(r"[./]", "-", tok))
             continue
-        if len(tok) < 2 or tok in _STOP:
+        if len(tok) < 2 or tok in STOPWORDS:
             continue
         if language == "ar":
             # Snowball's Arabic stemmer is inconsistent with proclitics (الولادة / ولادة / بإجازة):
