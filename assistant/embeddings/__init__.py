@@ -20,11 +20,11 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-_CACHE: dict[tuple[str, str | None, str | None], Embedder] = {}
+_CACHE: dict[tuple[str, str | None, str | None, str], Embedder] = {}
 
 
 def get_embedder(settings: Settings) -> Embedder:
-    key = (settings.embedder, settings.embed_url, settings.embed_model)
+    key = (settings.embedder, settings.embed_url, settings.embed_model, settings.e5_query_engine)
     if key in _CACHE:
         return _CACHE[key]
     kind = settings.embedder
@@ -32,7 +32,7 @@ def get_embedder(settings: Settings) -> Embedder:
     if kind == "e5":
         from assistant.embeddings.e5 import E5Embedder
 
-        embedder = E5Embedder()
+        embedder = E5Embedder(settings.e5_query_engine)
     elif kind == "use":
         from assistant.embeddings.use import USEEmbedder
 
