@@ -46,8 +46,8 @@ class E5Embedder:
 
     def _query_encoder(self) -> OnnxE5QueryEncoder | None:
         """Built on the first query (~0.4 s), so that a process that only ingests never pays for it."""
-        if self.query_engine != "onnx":
-            return None
+        if self.query_engine != "onnx" or self._fast is not None:
+            return self._fast
         with self._fast_lock:
             if self._fast is None:
                 from assistant.embeddings.e5_onnx import OnnxE5QueryEncoder

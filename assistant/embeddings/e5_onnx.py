@@ -57,7 +57,7 @@ class _GraphBuilder:
             block_size=Q4_BLOCK,
             accuracy_level=INT8_ACTIVATIONS,
         )
-        bias = np.concatenate([self.w.f32(n.replace(".w", ".b")) for n in names])
+        bias = np.concatenate([self.w.f32(n.removesuffix(".w") + ".b") for n in names])
         return self.op("Add", [y, self.const(f"{tag}.bias", bias)], f"{tag}.out")
 
     def layer_norm(self, x: str, prefix: str, out: str) -> str:
