@@ -47,6 +47,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy assistant ingest eval ui benchmarks
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python -m benchmarks.run

@@ -133,17 +133,3 @@ class AuditLog:
     def feedback_rows(self, limit: int = 1000) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM feedback ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [dict(r) for r in rows]
-
-
-def index_version(registry_path: Path) -> str:
-    """A short fingerprint of what is indexed: document ids, versions and hashes."""
-    import hashlib
-
-    if not registry_path.exists():
-        return "empty"
-    conn = sqlite3.connect(registry_path)
-    rows = conn.execute(
-        "SELECT doc_id, version, hash FROM documents WHERE status = 'indexed' ORDER BY doc_id"
-    ).fetchall()
-    conn.close()
-    return hashlib.sha256(repr(rows).encode()).hexdigest()[:12] + f"-{len(rows)}docs"

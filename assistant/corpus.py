@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 
 from assistant.errors import ConfigError
+from assistant.legal import normalise_law_number
 
 AUDIENCES = ("public", "agents")
-_LAW_NUMBER = re.compile(r"(?<![\d])(\d{1,3})[-._](\d{2,4})(?:[-._](\d{1,4}))?(?![\d])")
 
 
 @dataclass
@@ -106,18 +106,6 @@ def save_document_meta(collection: Collection, filename: str, meta: DocumentMeta
         yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     collection.documents[filename] = meta
-
-
-def normalise_law_number(text: str) -> str:
-    """`65.99`, `65-99`, `65/99` and `2.25.983` all become dash-separated keys."""
-    return re.sub(r"\s*[./_-]\s*", "-", text.strip())
-
-
-def infer_law_numbers(text: str) -> list[str]:
-    found = []
-    for m in _LAW_NUMBER.finditer(text):
-        found.append("-".join(g for g in m.groups() if g))
-    return list(dict.fromkeys(found))
 
 
 def title_from_filename(path: Path) -> str:

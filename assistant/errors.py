@@ -12,10 +12,6 @@ class ConfigError(DalilError):
 class IngestError(DalilError):
     """A document could not be ingested; the rest of the batch is unaffected."""
 
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
 
 class IndexMismatchError(DalilError):
     """The index was built with another embedding model or dimension."""

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.legal import article_key, normalise_law_number
 from assistant.sparse import STOPWORDS
-from assistant.textnorm import fold
-from ingest.structure import article_key
+from assistant.textnorm import fold, to_ascii_digits
 
-_AR_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 _LAW_KEYWORD = (
     r"(?:loi|lois|décret|decret|dahir|arrêté|arrete|code|law|decree|act|القانون|قانون|المرسوم|مرسوم|الظهير|ظهير|"
     r"القرار|قرار)"
@@ -37,15 +36,11 @@ class References:
         return bool(self.laws or self.articles)
 
 
-def _norm(number: str) -> str:
-    return re.sub(r"\s*[./-]\s*", "-", number.strip())
-
-
 def find_references(question: str, known_laws: set[str] | None = None) -> References:
-    text = question.translate(_AR_DIGITS)
-    laws = [_norm(m.group(1)) for m in _LAW.finditer(text)]
+    text = to_ascii_digits(question)
+    laws = [normalise_law_number(m.group(1)) for m in _LAW.finditer(text)]
     if known_laws:
-        laws += [n for m in _BARE_LAW.finditer(text) if (n := _norm(m.group(1))) in known_laws]
+        laws += [n for m in _BARE_LAW.finditer(text) if (n := normalise_law_number(m.group(1))) in known_laws]
     articles = []
     for m in _ARTICLE.finditer(text):
         if m.group(1):
@@ -99,9 +94,9 @@ def unindexed_governing_texts(
     found: list[str] = []
     titles = [_content_words(t) for t in indexed_titles]
     for passage in passages:
-        text = passage.translate(_AR_DIGITS)
+        text = to_ascii_digits(passage)
         for m in _LAW.finditer(text):
-            number = _norm(m.group(1))
+            number = normalise_law_number(m.group(1))
             if number in known_laws:
                 continue
             window = text[m.end() : m.end() + _TITLE_CHARS]

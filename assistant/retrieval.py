@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.corpus import load_collections
+from assistant.dates import FAR_FUTURE, date_int, parse_date
 from assistant.errors import QueryError
 from assistant.index import Index
 from assistant.language import detect
 from assistant.lexicon import translations
 from assistant.references import References, find_references
+from assistant.registry import Registry, doc_id_for
 from assistant.rerank import NoRerank, Reranker
 from assistant.store import DENSE, SPARSE, Hit, Leg, Where
 
@@ -79,21 +81,6 @@ class SearchResponse:
         return self.results[0].score if self.results else 0.0
 
 
-def parse_date(value: str | dt.date | None) -> dt.date:
-    if value is None or value == "":
-        return dt.date.today()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise QueryError(f"invalid date {value!r}: use YYYY-MM-DD, e.g. 2026-01-15") from exc
-
-
-def _date_int(d: dt.date) -> int:
-    return d.year * 10000 + d.month * 100 + d.day
-
-
 class Retriever:
     def __init__(self, index: Index, reranker: Reranker | None = None) -> None:
         self.index = index
@@ -113,12 +100,11 @@ class Retriever:
 
     def known_collections(self) -> set[str]:
         names = set(self.collections)
+        registry = Registry(self.settings.registry_path)
         try:
-            from ingest.registry import Registry
-
-            names |= {r.collection for r in Registry(self.settings.registry_path).all()}
-        except Exception:  # registry missing: definitions are enough
-            pass
+            names |= {r.collection for r in registry.all()}
+        finally:
+            registry.close()
         return names
 
     def search(
@@ -162,7 +148,7 @@ class Retriever:
             languages=languages,
             audiences=["public"] if audience == "public" else None,
             doc_ids=doc_ids,
-            in_force_on=_date_int(on) if exclude_superseded else None,
+            in_force_on=date_int(on) if exclude_superseded else None,
         )
         refs = find_references(text, self.known_laws)
         t_embed = time.perf_counter()
@@ -175,7 +161,7 @@ class Retriever:
             if refs and mode == "hybrid":
                 hits = self._boost_references(hits, refs, text, language, dense, sparse, where, pool)
         hits = self.reranker.rerank(text, hits)
-        results = self._apply_validity(hits, _date_int(on))[:k]
+        results = self._apply_validity(hits, date_int(on))[:k]
         for i, r in enumerate(results, start=1):
             r.rank = i
         self._attach_parallels(results, where)
@@ -312,7 +298,7 @@ class Retriever:
     @staticmethod
     def _result(h: Hit, on: int) -> Result:
         p = h.payload
-        in_force = int(p.get("valid_from") or 0) <= on < int(p.get("valid_until") or 99991231)
+        in_force = int(p.get("valid_from") or 0) <= on < int(p.get("valid_until") or FAR_FUTURE)
         return Result(
             rank=0,
             score=h.score,
@@ -331,8 +317,6 @@ class Retriever:
 
     def _attach_parallels(self, results: list[Result], where: Where) -> None:
         """Name the same article in the parallel text (other language), one scroll for all results."""
-        from ingest.sync import doc_id_for
-
         wanted: dict[tuple[str, str], list[Result]] = {}
         for r in results[:10]:
             parallel = r.payload.get("parallel")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.answer import Answer, Assistant
-from assistant.audit import AuditLog, index_version
+from assistant.audit import AuditLog
 from assistant.generation.chat import ChatModel, chat_model_from_settings
 from assistant.index import Index, shared_index
 from assistant.prompts import prompt_version
+from assistant.registry import Registry
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 
@@ -36,7 +37,11 @@ class Dalil:
         return cls(settings, idx, retriever, Assistant(retriever, model), AuditLog(settings.audit_path))
 
     def index_version(self) -> str:
-        return index_version(self.settings.registry_path)
+        registry = Registry(self.settings.registry_path)
+        try:
+            return registry.index_version()
+        finally:
+            registry.close()
 
     def log(self, answer: Answer, user: str | None = None, audience: str = "public") -> int:
         return self.audit.record(

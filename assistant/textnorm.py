@@ -9,6 +9,7 @@ BIDI_CONTROLS = dict.fromkeys(
     [0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF, 0x200B],
     None,
 )
+# Arabic-Indic (٠-٩) and Extended Arabic-Indic (۰-۹, Persian/Urdu) digits -> ASCII: the one table
 ARABIC_INDIC_DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")}
 ARABIC_INDIC_DIGITS.update({ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")})
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
@@ -40,6 +41,16 @@ def arabic_ratio(text: str) -> float:
     return sum(1 for c in letters if _ARABIC.match(c)) / len(letters)
 
 
+def to_ascii_digits(text: str) -> str:
+    return text.translate(ARABIC_INDIC_DIGITS)
+
+
+def fold_arabic_letters(text: str) -> str:
+    """Unify the Arabic letters that spelling and extraction vary: hamza-carrying alefs -> ا,
+    ى -> ي, ة -> ه, ؤ -> و, ئ -> ي. The one letter-folding table."""
+    return _ALEF.sub("ا", text).replace("ى", "ي").replace("ة", "ه").replace("ؤ", "و").replace("ئ", "ي")
+
+
 def fold(text: str, canonical_lam_alef: bool = True) -> str:
     """Case-, accent-insensitive form with Arabic letters unified; keeps word boundaries.
 
@@ -49,7 +60,7 @@ def fold(text: str, canonical_lam_alef: bool = True) -> str:
     text = unicodedata.normalize("NFKC", text).translate(BIDI_CONTROLS).translate(ARABIC_INDIC_DIGITS)
     text = text.translate(_APOSTROPHES).casefold()
     text = _DIACRITICS.sub("", text)
-    text = _ALEF.sub("ا", text).replace("ى", "ي").replace("ة", "ه").replace("ؤ", "و").replace("ئ", "ي")
+    text = fold_arabic_letters(text)
     # canonical lam/alef order: extraction artefacts swap them
     if canonical_lam_alef:
         text = text.replace("لا", "ال")

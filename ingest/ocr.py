@@ -40,9 +40,7 @@ def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = 300) -> str
         timeout=120,
     )
     if render.returncode != 0 or not render.stdout:
-        raise IngestError(
-            "failed", f"could not render page {page_number} for OCR: {render.stderr.decode()[:200]}"
-        )
+        raise IngestError(f"could not render page {page_number} for OCR: {render.stderr.decode()[:200]}")
     read = subprocess.run(
         ["tesseract", "stdin", "stdout", "-l", languages, "--psm", "3"],
         input=render.stdout,
@@ -52,7 +50,7 @@ def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = 300) -> str
         env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"},
     )
     if read.returncode != 0:
-        raise IngestError("failed", f"tesseract failed on page {page_number}: {read.stderr.decode()[:200]}")
+        raise IngestError(f"tesseract failed on page {page_number}: {read.stderr.decode()[:200]}")
     return read.stdout.decode("utf-8", errors="replace")
 
 
@@ -61,7 +59,6 @@ def ocr_pages(
 ) -> dict[int, str]:
     if not ocr_available():
         raise IngestError(
-            "failed",
             "this PDF has pages without a text layer and Tesseract is not installed: "
             "run `make setup` (installs tesseract-ocr, tesseract-ocr-fra, tesseract-ocr-ara, poppler-utils).",
         )

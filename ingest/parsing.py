@@ -151,12 +151,10 @@ def _pdf_pages(path: Path) -> tuple[list[str], int]:
 
     raw = path.read_bytes()
     if not raw.lstrip()[:5].startswith(b"%PDF-"):
-        raise IngestError(
-            "failed", "not a PDF: the file has a .pdf name but no %PDF- header (binary or renamed file)"
-        )
+        raise IngestError("not a PDF: the file has a .pdf name but no %PDF- header (binary or renamed file)")
     if b"%%EOF" not in raw[-2048:]:
         raise IngestError(
-            "failed", "truncated PDF: no %%EOF marker at the end of the file; re-export or re-download it"
+            "truncated PDF: no %%EOF marker at the end of the file; re-export or re-download it"
         )
     try:
         reader = pypdf.PdfReader(path)
@@ -166,21 +164,17 @@ def _pdf_pages(path: Path) -> tuple[list[str], int]:
             except Exception:
                 opened = False
             if not opened:
-                raise IngestError(
-                    "failed", "password-protected PDF: remove the password and add the file again"
-                )
+                raise IngestError("password-protected PDF: remove the password and add the file again")
         n = len(reader.pages)
         if n > MAX_PAGES:
-            raise IngestError("failed", f"PDF has {n} pages (limit {MAX_PAGES}): split it")
+            raise IngestError(f"PDF has {n} pages (limit {MAX_PAGES}): split it")
         texts = [page.extract_text() or "" for page in reader.pages]
     except IngestError:
         raise
     except FileNotDecryptedError as exc:
-        raise IngestError(
-            "failed", "password-protected PDF: remove the password and add the file again"
-        ) from exc
+        raise IngestError("password-protected PDF: remove the password and add the file again") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise IngestError("failed", f"corrupt PDF: {exc}") from exc
+        raise IngestError(f"corrupt PDF: {exc}") from exc
     return texts, n
 
 
@@ -275,7 +269,7 @@ def parse_structured(path: Path, language: str | None) -> ParsedDocument:
     except IngestError:
         raise
     except Exception as exc:  # unstructured raises many types for broken files
-        raise IngestError("failed", f"could not parse {suffix} file: {type(exc).__name__}: {exc}") from exc
+        raise IngestError(f"could not parse {suffix} file: {type(exc).__name__}: {exc}") from exc
     lines = _elements_to_lines(elements, language)
     pages = max((line.page for line in lines), default=1)
     return ParsedDocument(lines, pages, method)
@@ -292,15 +286,14 @@ def parse_file(
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise IngestError(
-            "failed",
             f"unsupported file type {suffix or '(none)'}: Dalil reads {', '.join(sorted(SUPPORTED))}",
         )
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
-        raise IngestError("failed", "file disappeared before it could be read") from exc
+        raise IngestError("file disappeared before it could be read") from exc
     if size == 0:
-        raise IngestError("failed", "empty file (0 bytes)")
+        raise IngestError("empty file (0 bytes)")
     try:
         if suffix == ".pdf":
             doc = parse_pdf(path, language, ocr_languages, dpi, cache_dir)
@@ -309,10 +302,10 @@ def parse_file(
         else:
             doc = parse_structured(path, language)
     except FileNotFoundError as exc:
-        raise IngestError("failed", "file disappeared while it was being read") from exc
+        raise IngestError("file disappeared while it was being read") from exc
     if not any(len(line.text) > 1 for line in doc.lines):
         why = "no text layer and OCR found no text" if suffix == ".pdf" else "no text in the file"
-        raise IngestError("failed", f"empty document: {why}; nothing was indexed")
+        raise IngestError(f"empty document: {why}; nothing was indexed")
     return doc
 
 

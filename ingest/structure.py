@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SUFFIXES = "bis|ter|quater|quinquies|sexies|septies|octies|nonies|decies"
+from assistant.legal import AR_ORDINALS, ARTICLE_SUFFIXES, article_key
+from assistant.textnorm import to_ascii_digits
+
 _FR_ARTICLE = re.compile(
-    rf"^(?:article|art\.)\s+(premier|1er|unique|\d+(?:\s?[-.]\s?\d+)*)(?:\s*[-]?\s*({SUFFIXES}))?\b"
+    rf"^(?:article|art\.)\s+(premier|1er|unique|\d+(?:\s?[-.]\s?\d+)*)(?:\s*[-]?\s*({ARTICLE_SUFFIXES}))?\b"
     rf"\s*(?:[:.\-–—]\s*(.*)|$|\s+(?=[A-ZÉÈÀÇÂÎ«\"(])(.*))",
     re.I,
 )
@@ -25,40 +27,6 @@ _FR_LEVEL = re.compile(
     r"(premier|première|préliminaire|unique|[IVXLC]+|\d+|[a-z]+ième)\b[\s:.\-–—]*(.{0,160})$",
     re.I,
 )
-_AR_ORDINALS = {
-    "الاولي": 1,
-    "الاول": 1,
-    "الثانيه": 2,
-    "الثاني": 2,
-    "الثالثه": 3,
-    "الثالث": 3,
-    "الرابعه": 4,
-    "الرابع": 4,
-    "الخامسه": 5,
-    "الخامس": 5,
-    "السادسه": 6,
-    "السادس": 6,
-    "السابعه": 7,
-    "السابع": 7,
-    "الثامنه": 8,
-    "الثامن": 8,
-    "التاسعه": 9,
-    "التاسع": 9,
-    "العاشره": 10,
-    "العاشر": 10,
-    "الحاديه عشره": 11,
-    "الحادي عشر": 11,
-    "الثانيه عشره": 12,
-    "الثاني عشر": 12,
-    "الثالثه عشره": 13,
-    "الثالث عشر": 13,
-    "الرابعه عشره": 14,
-    "الخامسه عشره": 15,
-    "الوحيده": 1,
-    "الفريده": 1,
-    "التمهيدي": 0,
-}
-_AR_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
 def _tolerant(word: str) -> str:
@@ -66,7 +34,7 @@ def _tolerant(word: str) -> str:
     return out.replace("ا", "[اأإآ]")
 
 
-_AR_ORD_RE = "|".join(_tolerant(k) for k in sorted(_AR_ORDINALS, key=len, reverse=True))
+_AR_ORD_RE = "|".join(_tolerant(k) for k in sorted(AR_ORDINALS, key=len, reverse=True))
 _AR_MARKERS = "المادة|الفصل|الكتاب|القسم|الباب|الفرع|الجزء"
 _AR_HEAD = re.compile(
     rf"^({_AR_MARKERS})\s*(\d+(?:[-.]\d+)?|{_AR_ORD_RE})(?:\s*(مكرر(?:ة)?(?:\s*مرتين)?))?(?=\s|$|[:.\-–—])\s*[:.\-–—]?\s*(.*)$"
@@ -92,25 +60,6 @@ class Heading:
     rest: str = ""  # text on the same line after the heading
 
 
-def _fold_ar(text: str) -> str:
-    return re.sub("[أإآ]", "ا", text).replace("ى", "ي").replace("ة", "ه")
-
-
-def article_key(number: str, suffix: str | None = None) -> str:
-    n = number.strip().lower().translate(_AR_DIGITS)
-    if n in ("premier", "1er", "unique"):
-        n = "1"
-    folded = _fold_ar(n)
-    if folded in _AR_ORDINALS:
-        n = str(_AR_ORDINALS[folded])
-    n = re.sub(r"\s*[-.]\s*", "-", n)
-    if suffix:
-        s = suffix.strip().lower()
-        s = "bis" if s.startswith("مكرر") and "مرتين" not in s else ("ter" if "مرتين" in s else s)
-        n = f"{n}-{s}"
-    return n
-
-
 def parse_heading(line: str, article_marker_ar: str = "المادة") -> Heading | None:
     text = line.strip()
     if not text or len(text) > 400:
@@ -127,7 +76,7 @@ def parse_heading(line: str, article_marker_ar: str = "المادة") -> Heading
     if m and len(text) < 200:
         depth = dict(_FR_LEVELS)[m.group(1).lower()]
         return Heading("level", text[:160], m.group(2).lower(), level=depth)
-    m = _AR_HEAD.match(text.translate(_AR_DIGITS))
+    m = _AR_HEAD.match(to_ascii_digits(text))
     if m:
         marker, number, suffix, rest = m.group(1), m.group(2), m.group(3), (m.group(4) or "").strip()
         if _AR_REFERENCE_AFTER.match(rest):

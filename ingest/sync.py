@@ -9,11 +9,11 @@ next run reconciles); never a half-indexed or missing document.
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -21,28 +21,39 @@ from assistant.corpus import (
     Collection,
     DocumentMeta,
     collection_for,
-    infer_law_numbers,
     load_collections,
     title_from_filename,
 )
+from assistant.dates import FAR_FUTURE, optional_date_int, utc_now
 from assistant.embeddings.cache import EmbeddingCache
 from assistant.errors import IngestError
 from assistant.index import Index
+from assistant.legal import infer_law_numbers
+from assistant.registry import DocumentStatus, Registry, doc_id_for
 from assistant.settings import Settings
 from assistant.store import ChunkPoint, Where
 from ingest.chunking import Chunk, chunk_document
 from ingest.parsing import guess_language, parse_file
-from ingest.registry import Registry
 
 Progress = Callable[[int, int, str], None]
-FAR_FUTURE = 99991231
+
+
+class Outcome(StrEnum):
+    """What one sync did to one file."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REMOVED = "removed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 @dataclass
 class DocResult:
     path: str
     doc_id: str
-    status: str  # added | updated | unchanged | removed | failed | skipped
+    status: Outcome
     chunks: int = 0
     error: str | None = None
     embedded: int = 0
@@ -52,7 +63,7 @@ class DocResult:
         return {
             "path": self.path,
             "doc_id": self.doc_id,
-            "status": self.status,
+            "status": self.status.value,
             "chunks": self.chunks,
             "error": self.error,
         }
@@ -65,20 +76,20 @@ class SyncReport:
 
     @property
     def totals(self) -> dict[str, int]:
-        totals: dict[str, int] = {
-            s: 0 for s in ("added", "updated", "unchanged", "removed", "failed", "skipped")
-        }
+        totals: dict[str, int] = {s.value: 0 for s in Outcome}
         for d in self.documents:
-            totals[d.status] = totals.get(d.status, 0) + 1
+            totals[d.status.value] += 1
         totals["chunks"] = sum(
-            d.chunks for d in self.documents if d.status in ("added", "updated", "unchanged")
+            d.chunks
+            for d in self.documents
+            if d.status in (Outcome.ADDED, Outcome.UPDATED, Outcome.UNCHANGED)
         )
         totals["embedded"] = sum(d.embedded for d in self.documents)
         return totals
 
     @property
     def failed(self) -> bool:
-        return any(d.status == "failed" for d in self.documents)
+        return any(d.status == Outcome.FAILED for d in self.documents)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,15 +105,6 @@ def embed_input(
     """What the dense encoder reads: the chunk with its document title and place in the text."""
     head = " — ".join(x for x in (title, path, article, article_title) if x)
     return f"{head}\n{text}"
-
-
-def doc_id_for(source: str) -> str:
-    stem = re.sub(r"\.[^.]+$", "", source)
-    return re.sub(r"[^A-Za-z0-9_.\-/]+", "_", stem).replace("/", ":")
-
-
-def date_int(value: Any) -> int | None:
-    return int(value.strftime("%Y%m%d")) if value else None
 
 
 def discover(paths: list[Path] | None, corpus_dir: Path) -> list[Path]:
@@ -165,7 +167,7 @@ class Syncer:
         if prune:
             report.documents.extend(self._prune(paths, collection, seen_ids))
         self.index.store.flush()
-        if any(d.status in ("added", "updated", "removed") for d in report.documents):
+        if any(d.status in (Outcome.ADDED, Outcome.UPDATED, Outcome.REMOVED) for d in report.documents):
             # the embedded engine builds its HNSW graphs only when asked (no background optimizer)
             with self.index.lock:
                 self.index.store.optimize()
@@ -182,31 +184,34 @@ class Syncer:
             self.collections.setdefault(collection, coll)
         else:
             coll = collection_for(path, self.settings.corpus_dir, self.collections)
-        result = DocResult(source, doc_id, "failed")
+        result = DocResult(source, doc_id, Outcome.FAILED)
         previous = self.registry.get(doc_id)
         try:
             if not path.exists():
-                raise IngestError(
-                    "failed", "file not found (it may have been moved or deleted during the run)"
-                )
+                raise IngestError("file not found (it may have been moved or deleted during the run)")
             try:
                 raw = path.read_bytes()
             except FileNotFoundError as exc:
-                raise IngestError("failed", "file disappeared while it was being read") from exc
+                raise IngestError("file disappeared while it was being read") from exc
             digest = hashlib.sha256(raw).hexdigest()
-            if previous and previous.hash == digest and previous.status == "indexed" and not force:
+            if (
+                previous
+                and previous.hash == digest
+                and previous.status == DocumentStatus.INDEXED
+                and not force
+            ):
                 if (
                     self.index.store.count(Where(doc_ids=[doc_id], version=previous.version))
                     == previous.chunks
                 ):
                     self.index.store.delete(Where(doc_ids=[doc_id], exclude_version=previous.version))
                     seen_hashes[digest] = doc_id
-                    return DocResult(source, doc_id, "unchanged", previous.chunks)
+                    return DocResult(source, doc_id, Outcome.UNCHANGED, previous.chunks)
             twin = seen_hashes.get(digest) or (
                 dup.doc_id if (dup := self.registry.by_hash(digest)) and dup.doc_id != doc_id else None
             )
             if twin and twin != doc_id:
-                result.status = "skipped"
+                result.status = Outcome.SKIPPED
                 result.error = f"duplicate: same content as {twin}; not indexed twice"
                 return result
             seen_hashes[digest] = doc_id
@@ -228,10 +233,10 @@ class Syncer:
                 overlap=self.settings.chunk_overlap_chars,
             )
             if not chunks:
-                raise IngestError("failed", "no chunk could be made from the extracted text")
+                raise IngestError("no chunk could be made from the extracted text")
             version = (previous.version if previous else 0) + 1
             self.registry.upsert(
-                doc_id, path=str(path), source=source, collection=coll.name, status="updating"
+                doc_id, path=str(path), source=source, collection=coll.name, status=DocumentStatus.UPDATING
             )
             embedded = self._write(
                 chunks, doc_id, version, source, coll, meta, doc_language, path, parsed.text
@@ -243,18 +248,22 @@ class Syncer:
                 collection=coll.name,
                 hash=digest,
                 version=version,
-                status="indexed",
+                status=DocumentStatus.INDEXED,
                 chunks=len(chunks),
                 error=None,
                 title=meta.title or title_from_filename(path),
                 language=doc_language,
                 method=parsed.method,
                 pages=parsed.pages,
-                indexed_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                indexed_at=utc_now(),
             )
-            status = "updated" if previous and previous.status in ("indexed", "updating") else "added"
-            if previous and previous.status == "failed" and previous.version > 0:
-                status = "updated"
+            status = (
+                Outcome.UPDATED
+                if previous and previous.status in (DocumentStatus.INDEXED, DocumentStatus.UPDATING)
+                else Outcome.ADDED
+            )
+            if previous and previous.status == DocumentStatus.FAILED and previous.version > 0:
+                status = Outcome.UPDATED
             return DocResult(source, doc_id, status, len(chunks), embedded=embedded)
         except IngestError as exc:
             result.error = str(exc)
@@ -270,11 +279,16 @@ class Syncer:
     ) -> None:
         # a document that was indexed before keeps its last good version searchable
         prev = self.registry.get(doc_id)
-        if prev and prev.status in ("indexed", "updating") and prev.version > 0:
-            self.registry.upsert(doc_id, error=error, status="indexed")
+        if prev and prev.status in (DocumentStatus.INDEXED, DocumentStatus.UPDATING) and prev.version > 0:
+            self.registry.upsert(doc_id, error=error, status=DocumentStatus.INDEXED)
             return
         self.registry.upsert(
-            doc_id, path=str(path), source=source, collection=coll.name, status="failed", error=error
+            doc_id,
+            path=str(path),
+            source=source,
+            collection=coll.name,
+            status=DocumentStatus.FAILED,
+            error=error,
         )
 
     def _write(
@@ -340,8 +354,8 @@ class Syncer:
                 "superseded_by": meta.superseded_by,
                 "in_force_from": meta.in_force_from.isoformat() if meta.in_force_from else None,
                 "in_force_until": meta.in_force_until.isoformat() if meta.in_force_until else None,
-                "valid_from": date_int(meta.in_force_from) or 0,
-                "valid_until": date_int(meta.in_force_until) or FAR_FUTURE,
+                "valid_from": optional_date_int(meta.in_force_from) or 0,
+                "valid_until": optional_date_int(meta.in_force_until) or FAR_FUTURE,
                 "text": chunk.text,
             }
             sparse = index.sparse.encode_document(etext, chunk.language)
@@ -351,7 +365,6 @@ class Syncer:
             written = index.store.count(Where(doc_ids=[doc_id], version=version))
             if written != len(points):
                 raise IngestError(
-                    "failed",
                     f"index verification failed: {written} of {len(points)} chunks written; "
                     "the previous version was kept",
                 )
@@ -373,13 +386,13 @@ class Syncer:
         scopes = [p.resolve() for p in (paths or [self.settings.corpus_dir])]
         out = []
         for rec in self.registry.all(collection):
-            if rec.doc_id in seen or rec.status == "removed":
+            if rec.doc_id in seen or rec.status == DocumentStatus.REMOVED:
                 continue
             recorded = Path(rec.path)
             in_scope = any(recorded == s or s in recorded.parents for s in scopes)
             if in_scope and not recorded.exists():
                 self.remove(rec.doc_id)
-                out.append(DocResult(rec.source, rec.doc_id, "removed", 0))
+                out.append(DocResult(rec.source, rec.doc_id, Outcome.REMOVED, 0))
         return out
 
     def remove(self, doc_id: str) -> bool:
@@ -388,7 +401,7 @@ class Syncer:
             return False
         with self.index.lock:
             self.index.store.delete(Where(doc_ids=[doc_id]))
-        self.registry.upsert(doc_id, status="removed", chunks=0, hash=None)
+        self.registry.upsert(doc_id, status=DocumentStatus.REMOVED, chunks=0, hash=None)
         return True
 
 

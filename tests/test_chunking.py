@@ -1,8 +1,9 @@
 import pytest
 
+from assistant.legal import article_key
 from ingest.chunking import chunk_document
 from ingest.parsing import Line, remove_furniture, split_long_line
-from ingest.structure import article_key, parse_heading
+from ingest.structure import parse_heading
 
 pytestmark = pytest.mark.unit
 

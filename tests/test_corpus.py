@@ -37,7 +37,7 @@ def test_every_file_is_indexed_the_scan_through_ocr(corpus) -> None:  # type: ig
     settings, report = corpus
     assert len(report["documents"]) == 25
     assert report["totals"]["failed"] == 0, [d for d in report["documents"] if d["status"] == "failed"]
-    from ingest.registry import Registry
+    from assistant.registry import Registry
 
     methods = {r.source: r.method for r in Registry(settings.registry_path).all()}
     assert methods["maroc_fr/MA_Constitution_2011_BO5964bis_FR_scan.pdf"] == "ocr"

@@ -84,7 +84,7 @@ def test_public_chat_never_shows_agent_texts_and_arabic_is_rtl(app_env) -> None:
 
 def test_admin_requires_sign_in_then_indexes_an_upload(app_env) -> None:  # type: ignore[no-untyped-def]
     from assistant.credentials import add_user
-    from ingest.registry import Registry
+    from assistant.registry import Registry
 
     add_user(app_env.credentials_path, "owner", "s3cret-pass")
     at = _app().run()

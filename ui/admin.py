@@ -10,7 +10,7 @@ import streamlit as st
 
 from assistant.corpus import Collection, DocumentMeta, load_collections, save_document_meta
 from assistant.errors import DalilError
-from ingest.registry import Registry
+from assistant.registry import Registry
 from ingest.sync import Syncer
 from ui import state
 from ui.i18n import t

@@ -1,12 +1,35 @@
-"""The document registry: one SQLite row per document, in the data directory."""
+"""The document registry: one SQLite row per document, in the data directory. Written by
+ingestion, read by retrieval (known collections), the audit trail (index version), the app and
+the command line; it lives in the library so every side reads it through the same code."""
 
 from __future__ import annotations
 
-import datetime as dt
+import hashlib
+import re
 import sqlite3
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from assistant.dates import utc_now
+
+
+class DocumentStatus(StrEnum):
+    """Where a document stands in the registry."""
+
+    NEW = "new"  # a row exists, nothing written yet
+    UPDATING = "updating"  # a new version is being written; the previous one stays searchable
+    INDEXED = "indexed"  # its chunks are searchable
+    FAILED = "failed"  # never indexed: the error says why
+    REMOVED = "removed"  # withdrawn: no chunk left in the index
+
+
+def doc_id_for(source: str) -> str:
+    """The document id of a corpus-relative path ("maroc_fr/Loi 09-08.pdf" -> "maroc_fr:Loi_09-08")."""
+    stem = re.sub(r"\.[^.]+$", "", source)
+    return re.sub(r"[^A-Za-z0-9_.\-/]+", "_", stem).replace("/", ":")
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -38,7 +61,7 @@ class DocumentRecord:
     collection: str
     hash: str | None
     version: int
-    status: str
+    status: DocumentStatus
     chunks: int
     error: str | None
     title: str | None
@@ -49,12 +72,13 @@ class DocumentRecord:
     updated_at: str
     indexed_at: str | None
 
+    def __post_init__(self) -> None:
+        self.status = DocumentStatus(self.status)
+
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        out = dict(self.__dict__)
+        out["status"] = self.status.value
+        return out
 
 
 class Registry:
@@ -71,7 +95,7 @@ class Registry:
 
     def by_hash(self, digest: str) -> DocumentRecord | None:
         row = self.conn.execute(
-            "SELECT * FROM documents WHERE hash = ? AND status = 'indexed'", (digest,)
+            "SELECT * FROM documents WHERE hash = ? AND status = ?", (digest, DocumentStatus.INDEXED)
         ).fetchone()
         return DocumentRecord(**dict(row)) if row else None
 
@@ -85,7 +109,7 @@ class Registry:
         return [DocumentRecord(**dict(r)) for r in rows]
 
     def upsert(self, doc_id: str, **fields: Any) -> None:
-        now = _now()
+        now = utc_now()
         existing = self.get(doc_id)
         if existing is None:
             record = {
@@ -95,7 +119,7 @@ class Registry:
                 "collection": "",
                 "hash": None,
                 "version": 0,
-                "status": "new",
+                "status": DocumentStatus.NEW,
                 "chunks": 0,
                 "error": None,
                 "title": None,
@@ -120,6 +144,16 @@ class Registry:
     def delete(self, doc_id: str) -> None:
         self.conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         self.conn.commit()
+
+    def index_version(self) -> str:
+        """A short fingerprint of what is indexed (document ids, versions and content hashes): two
+        answers with the same index version were computed over the same texts."""
+        rows = self.conn.execute(
+            "SELECT doc_id, version, hash FROM documents WHERE status = ? ORDER BY doc_id",
+            (DocumentStatus.INDEXED,),
+        ).fetchall()
+        rows = [tuple(r) for r in rows]
+        return hashlib.sha256(repr(rows).encode()).hexdigest()[:12] + f"-{len(rows)}docs"
 
     def close(self) -> None:
         self.conn.close()

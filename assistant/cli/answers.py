@@ -1,0 +1,191 @@
+"""Commands that read the index: search, ask, audit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assistant.cli.output import fail, print_json, read_items
+from assistant.errors import DalilError
+from assistant.settings import get_settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(search)
+    app.command()(ask)
+    app.command()(audit)
+
+
+def search(
+    query: Annotated[str | None, typer.Argument(help="The question or keywords")] = None,
+    k: Annotated[int, typer.Option("--k", help="How many results")] = 8,
+    date: Annotated[str | None, typer.Option(help="Texts as in force on YYYY-MM-DD (default: today)")] = None,
+    collection: Annotated[
+        list[str] | None, typer.Option(help="Restrict to a collection (repeatable)")
+    ] = None,
+    language: Annotated[
+        list[str] | None, typer.Option(help="Restrict to chunk language (repeatable)")
+    ] = None,
+    audience: Annotated[str, typer.Option(help="public or agents")] = "agents",
+    exclude_superseded: Annotated[bool, typer.Option(help="Drop texts not in force on the date")] = False,
+    queries: Annotated[
+        Path | None, typer.Option(help="JSONL of {id, question}: many queries in one process")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Hybrid search over the indexed texts."""
+    from assistant.errors import QueryError
+    from assistant.index import Index
+    from assistant.retrieval import Retriever
+
+    settings = get_settings()
+    try:
+        retriever = Retriever(Index(settings))
+    except DalilError as exc:
+        fail(exc)
+        return
+    items = read_items(queries, query, "query")
+    failed = False
+    for qid, q in items:
+        try:
+            resp = retriever.search(
+                q,
+                k=k,
+                date=date,
+                collections=collection,
+                languages=language,
+                audience=audience,
+                exclude_superseded=exclude_superseded,
+            )
+            out = {
+                "id": qid,
+                "query": q,
+                "language": resp.language,
+                "date": resp.date,
+                "reason": resp.reason,
+                "results": [r.as_dict() for r in resp.results],
+                "timings_ms": resp.timings_ms,
+            }
+        except QueryError as exc:
+            if not as_json and queries is None:
+                fail(exc)
+            failed = True
+            out = {"id": qid, "query": q, "error": str(exc), "results": []}
+        if as_json:
+            print_json(out)
+        else:
+            _print_results(out)
+    retriever.index.close()
+    if failed and queries is None:
+        raise typer.Exit(1)
+
+
+def _print_results(out: dict[str, Any]) -> None:
+    con = Console()
+    if out.get("error"):
+        con.print(f"[red]{out['error']}[/]")
+        return
+    if out.get("reason"):
+        con.print(f"[yellow]{out['reason']}[/]")
+    for r in out["results"]:
+        flag = "" if r["in_force"] else " [red](not in force)[/]"
+        con.print(f"[bold]{r['rank']}. {r['article'] or '—'}[/] · {r['title']} · p.{r['page']}{flag}")
+        con.print(f"   [dim]{r['source']}[/]")
+        con.print("   " + r["text"][:300].replace("\n", " "))
+
+
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="llm or extractive (default: llm when a model is configured)")
+    ] = None,
+    date: Annotated[str | None, typer.Option(help="Texts as in force on YYYY-MM-DD")] = None,
+    collection: Annotated[
+        list[str] | None, typer.Option(help="Restrict to a collection (repeatable)")
+    ] = None,
+    audience: Annotated[str, typer.Option(help="public or agents")] = "agents",
+    queries: Annotated[
+        Path | None, typer.Option(help="JSONL of {id, question}: many questions in one process")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Answer from the official texts, citing the articles."""
+    from assistant.errors import QueryError
+    from assistant.service import Dalil
+
+    settings = get_settings()
+    try:
+        dalil = Dalil.open(settings)
+    except DalilError as exc:
+        fail(exc)
+        return
+    items = read_items(queries, question, "question")
+    con = Console()
+    for qid, q in items:
+        try:
+            if as_json:
+                ans = dalil.assistant.ask(q, mode=mode, date=date, collections=collection, audience=audience)
+            else:
+                ans = None
+                for event in dalil.assistant.ask_stream(
+                    q, mode=mode, date=date, collections=collection, audience=audience
+                ):
+                    if event["type"] == "token":
+                        sys.stdout.write(event["text"])
+                        sys.stdout.flush()
+                    elif event["type"] == "reset":
+                        sys.stdout.write("\n\n" + event["text"])
+                    elif event["type"] == "final":
+                        ans = event["answer"]
+                sys.stdout.write("\n")
+                assert ans is not None
+        except (QueryError, ValueError) as exc:
+            if as_json:
+                print_json({"id": qid, "question": q, "error": str(exc)})
+                continue
+            fail(exc)
+            return
+        if ans is None:
+            continue
+        ans.id = qid
+        dalil.log(ans, audience=audience)
+        if as_json:
+            print_json(ans.as_dict())
+        else:
+            if ans.notice:
+                con.print(f"[yellow]{ans.notice}[/]")
+            for c in ans.citations:
+                con.print(f"[bold][{c.n}][/] {c.title} — {c.article or ''} · p.{c.page} · [dim]{c.source}[/]")
+            con.print(f"[dim]mode={ans.mode} model={ans.model} {ans.timings_ms}[/]")
+    dalil.index.close()
+
+
+def audit(
+    limit: Annotated[int, typer.Option(help="How many entries")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The trace of the latest answers (pseudonymised questions, sources, model, index version)."""
+    from assistant.audit import AuditLog
+
+    rows = AuditLog(get_settings().audit_path).answers(limit)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "ts", "lang", "mode", "refused", "question", "model", "index")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["ts"],
+            r["language"] or "",
+            r["mode"] or "",
+            str(bool(r["refused"])),
+            (r["question"] or "")[:60],
+            r["model"] or "",
+            r["index_version"] or "",
+        )
+    Console().print(table)

@@ -1,0 +1,142 @@
+"""Content owners' commands: ingest, sources, remove."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assistant.cli.output import err, fail, print_json
+from assistant.cli.plugins import after_ingest_hook
+from assistant.errors import DalilError
+from assistant.index import Index
+from assistant.registry import Registry
+from assistant.settings import get_settings
+from ingest.sync import Syncer
+from ingest.sync import rebuild as do_rebuild
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command()(sources)
+    app.command()(remove)
+
+
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the corpus directory)")
+    ] = None,
+    collection: Annotated[str | None, typer.Option(help="Put the files in this collection")] = None,
+    prune: Annotated[bool, typer.Option(help="Withdraw documents whose files disappeared")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Drop the index and re-embed everything")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False,
+    eval_dataset: Annotated[
+        Path | None, typer.Option("--eval", help="Evaluate on this dataset afterwards")
+    ] = None,
+) -> None:
+    """Parse, chunk, embed and index documents; only what changed is processed again."""
+    settings = get_settings()
+    settings.ensure_dirs()
+    try:
+        if rebuild:
+            do_rebuild(settings)
+        index = Index(settings)
+        with _progress(as_json) as progress:
+            syncer = Syncer(settings, index, progress=progress)
+            report = syncer.run(paths, collection=collection, prune=prune)
+    except DalilError as exc:
+        fail(exc)
+        return
+    gate_failed = False
+    summary = report.as_dict()
+    if eval_dataset is not None:
+        after_ingest = after_ingest_hook()
+        if after_ingest is None:
+            index.close()
+            fail(DalilError("--eval needs the evaluation package: reinstall Dalil with `make setup`"))
+        verdict = after_ingest(settings, eval_dataset, index=index)
+        summary["eval"] = verdict
+        gate_failed = not verdict.get("passed", True)
+    index.close()
+    if as_json:
+        print_json(summary)
+    else:
+        _print_ingest(summary)
+    if report.failed:
+        raise typer.Exit(2)
+    if gate_failed:
+        raise typer.Exit(3)
+
+
+class _progress:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task("", total=None)
+        return self.update
+
+    def update(self, done: int, total: int, message: str) -> None:
+        self.bar.update(self.task, completed=done, total=total, description=message[:50])
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+
+def _print_ingest(summary: dict[str, Any]) -> None:
+    table = Table("status", "document", "chunks", "error")
+    for d in summary["documents"]:
+        if d["status"] != "unchanged":
+            table.add_row(d["status"], d["path"], str(d["chunks"]), d["error"] or "")
+    Console().print(table)
+    Console().print(f"totals: {summary['totals']}  ({summary['seconds']} s)")
+
+
+def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the document registry."""
+    settings = get_settings()
+    rows = [r.as_dict() for r in Registry(settings.registry_path).all()]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("doc_id", "status", "version", "chunks", "collection", "indexed_at", "error")
+    for r in rows:
+        table.add_row(
+            r["doc_id"],
+            r["status"],
+            str(r["version"]),
+            str(r["chunks"]),
+            r["collection"],
+            r["indexed_at"] or "",
+            (r["error"] or "")[:60],
+        )
+    Console().print(table)
+
+
+def remove(doc_id: str) -> None:
+    """Withdraw one document from the index."""
+    settings = get_settings()
+    try:
+        syncer = Syncer(settings, Index(settings))
+        if not syncer.remove(doc_id):
+            fail(DalilError(f"no document {doc_id!r} in the registry: see `dalil sources`"), 1)
+        syncer.index.close()
+    except DalilError as exc:
+        fail(exc)
+    Console().print(f"removed {doc_id}")
