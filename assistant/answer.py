@@ -6,90 +6,28 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.errors import LLMError
 from assistant.generation import grounding
 from assistant.generation.chat import ChatModel, Message
 from assistant.language import detect
+from assistant.messages import (
+    Answer,
+    AnswerEvent,
+    Citation,
+    FinalEvent,
+    MetaEvent,
+    ResetEvent,
+    TokenEvent,
+)
+from assistant.modes import AnswerMode, Audience, GroundingAction, SearchMode
 from assistant.prompts import load_prompts
 from assistant.references import unindexed_governing_texts
 from assistant.retrieval import Result, Retriever, SearchResponse
 from assistant.sparse import terms
 
 EXCERPT_CHARS = 480
-
-
-@dataclass
-class Citation:
-    n: int
-    chunk_id: str
-    doc_id: str
-    source: str
-    title: str
-    article: str | None
-    page: int | None
-    excerpt: str
-    in_force: bool = True
-    reference: str | None = None
-    text: str = ""
-    source_url: str | None = None
-
-    def as_dict(self, full: bool = False) -> dict[str, Any]:
-        out = {
-            "n": self.n,
-            "chunk_id": self.chunk_id,
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "title": self.title,
-            "article": self.article,
-            "page": self.page,
-            "excerpt": self.excerpt,
-            "in_force": self.in_force,
-            "reference": self.reference,
-        }
-        if full:
-            out["text"] = self.text
-            out["source_url"] = self.source_url
-        return out
-
-
-@dataclass
-class Answer:
-    question: str
-    language: str
-    answer: str
-    mode: str
-    refused: bool
-    citations: list[Citation] = field(default_factory=list)
-    grounding: dict[str, Any] = field(default_factory=dict)
-    model: str | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    notice: str | None = None
-    dialect: str | None = None
-    standalone_question: str | None = None
-    id: str | None = None
-    relevance: float = 0.0
-    retrieved: list[Result] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "question": self.question,
-            "language": self.language,
-            "answer": self.answer,
-            "mode": self.mode,
-            "refused": self.refused,
-            "citations": [c.as_dict() for c in self.citations],
-            "grounding": self.grounding,
-            "model": self.model,
-            "timings_ms": self.timings_ms,
-            "notice": self.notice,
-            "dialect": self.dialect,
-            "standalone_question": self.standalone_question,
-            "relevance": round(self.relevance, 4),
-        }
 
 
 # Minimum cosine similarity between the question and its closest chunk for an answer to be
@@ -101,7 +39,7 @@ MIN_SIMILARITY = {"multilingual-e5-small-q4": 0.833, "use-multilingual-v3": 0.30
 
 def relevance(retriever: Retriever, question: str, where_kwargs: dict[str, Any]) -> float:
     """Cosine similarity of the question with the closest chunk the user may see."""
-    resp = retriever.search(question, k=1, mode="dense", **where_kwargs)
+    resp = retriever.search(question, k=1, mode=SearchMode.DENSE, **where_kwargs)
     return resp.results[0].score if resp.results else 0.0
 
 
@@ -113,24 +51,22 @@ class Assistant:
 
     # ------------------------------------------------------------------ public API
     def ask(self, question: str, **kwargs: Any) -> Answer:
-        final: Answer | None = None
         for event in self.ask_stream(question, **kwargs):
-            if event["type"] == "final":
-                final = event["answer"]
-        assert final is not None
-        return final
+            if isinstance(event, FinalEvent):
+                return event.answer
+        raise AssertionError("ask_stream ended without a final event")
 
     def ask_stream(
         self,
         question: str,
-        mode: str | None = None,
+        mode: AnswerMode | str | None = None,
         date: str | None = None,
         collections: list[str] | None = None,
-        audience: str = "public",
+        audience: Audience | str = Audience.PUBLIC,
         history: list[Message] | None = None,
         k: int | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Events: {"type": "meta", ...}, {"type": "token", "text"}, {"type": "final", "answer": Answer}."""
+    ) -> Iterator[AnswerEvent]:
+        """A MetaEvent, TokenEvents (and ResetEvents when a model answer is replaced), then one FinalEvent."""
         t0 = time.perf_counter()
         detected = detect(question)
         lang = detected.language
@@ -150,7 +86,7 @@ class Assistant:
             answer="",
             mode=mode,
             refused=False,
-            model=self.chat.name if (mode == "llm" and self.chat) else None,
+            model=self.chat.name if (mode == AnswerMode.LLM and self.chat) else None,
             dialect=detected.dialect,
             standalone_question=standalone if standalone != question else None,
             retrieved=resp.results,
@@ -163,39 +99,40 @@ class Assistant:
             else 0.0
         )
         refusal = self._refusal(answer.relevance, resp, prompts)
-        yield {"type": "meta", "mode": mode, "language": lang, "model": answer.model}
+        yield MetaEvent(mode=mode, language=lang, model=answer.model)
         if refusal is not None:
             answer.refused = True
             answer.answer = refusal
-            answer.grounding = grounding.GroundingReport(action="refused").as_dict()
-            yield {"type": "token", "text": refusal}
+            answer.grounding = grounding.GroundingReport(action=GroundingAction.REFUSED).as_dict()
+            yield TokenEvent(refusal)
             answer.timings_ms = self._timings(t0, retrieval_ms, 0.0)
-            yield {"type": "final", "answer": answer}
+            yield FinalEvent(answer)
             return
         t_g = time.perf_counter()
-        if mode == "llm" and self.chat is not None:
+        if mode == AnswerMode.LLM and self.chat is not None:
             yield from self._generate(answer, standalone, results, prompts, history)
         else:
             self._extractive(answer, standalone, results, prompts)
             answer.notice = prompts["notice_extractive"]
             yield from _chunks(answer.answer)
         answer.timings_ms = self._timings(t0, retrieval_ms, (time.perf_counter() - t_g) * 1000)
-        yield {"type": "final", "answer": answer}
+        yield FinalEvent(answer)
 
     # ------------------------------------------------------------------ steps
-    def _mode(self, requested: str | None) -> str:
-        mode = requested or self.settings.answer_mode
-        if mode == "auto":
-            mode = "llm" if self.chat is not None else "extractive"
-        if mode not in ("llm", "extractive"):
-            raise ValueError("mode must be llm or extractive")
+    def _mode(self, requested: AnswerMode | str | None) -> AnswerMode:
+        try:
+            mode = AnswerMode(requested or self.settings.answer_mode)
+        except ValueError:
+            raise ValueError("mode must be llm or extractive") from None
+        if mode == AnswerMode.AUTO:
+            mode = AnswerMode.LLM if self.chat is not None else AnswerMode.EXTRACTIVE
         return mode
 
-    def _standalone(self, question: str, history: list[Message], mode: str) -> str:
+    def _standalone(self, question: str, history: list[Message], mode: AnswerMode) -> str:
         previous = [m["content"] for m in history if m.get("role") == "user"]
         if not previous:
             return question
-        if mode == "llm" and self.chat is not None:
+        if mode == AnswerMode.LLM and self.chat is not None:
             prompts = load_prompts(detect(question).language)
             convo = "\n".join(f"{m['role']}: {m['content'][:500]}" for m in history)
             try:
@@ -272,10 +209,10 @@ class Assistant:
             lines.append("")
         answer.answer = "\n".join(lines).strip()
         answer.citations = cites
-        answer.mode = "extractive"  # `model` keeps the model that was tried, for the audit trail
+        answer.mode = AnswerMode.EXTRACTIVE  # `model` keeps the model that was tried, for the audit trail
         report = grounding.check(answer.answer, {c.n: c.text for c in cites})
         report.uncited_sentences = []
-        report.action = "extractive"
+        report.action = GroundingAction.EXTRACTIVE
         answer.grounding = report.as_dict()
 
     def _generate(
@@ -285,7 +222,7 @@ class Assistant:
         results: list[Result],
         prompts: dict[str, Any],
         history: list[Message],
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[AnswerEvent]:
         assert self.chat is not None
         cites = self._citations(results, question)
         blocks = []
@@ -312,35 +249,35 @@ class Assistant:
         try:
             for delta in self.chat.stream(messages):
                 pieces.append(delta)
-                yield {"type": "token", "text": delta}
+                yield TokenEvent(delta)
             text = _clean_generation("".join(pieces))
             if not text:
                 raise LLMError("the model returned an empty answer")
         except LLMError as exc:
             self._extractive(answer, question, results, prompts)
             answer.notice = str(prompts["notice_model_failed"]).format(reason=str(exc)[:120])
-            answer.grounding["action"] = "fallback"
+            answer.grounding["action"] = GroundingAction.FALLBACK
             answer.grounding["error"] = str(exc)[:300]
-            yield {"type": "reset", "text": answer.answer}
+            yield ResetEvent(answer.answer)
             return
         sources = {c.n: c.text for c in cites}
         report = grounding.check(text, sources)
         action = grounding.decide(report)
-        if action == "downgraded" and str(prompts.get("refusal_marker", "\x00")) in text:
+        if action == GroundingAction.DOWNGRADED and str(prompts.get("refusal_marker", "\x00")) in text:
             answer.answer, answer.refused, answer.citations = text, True, []
-            report.action = "refused"
+            report.action = GroundingAction.REFUSED
             answer.grounding = report.as_dict()
-            answer.mode = "llm"
+            answer.mode = AnswerMode.LLM
             return
-        if action == "downgraded":
+        if action == GroundingAction.DOWNGRADED:
             self._extractive(answer, question, results, prompts)
             answer.notice = prompts["notice_downgraded"]
-            answer.grounding["action"] = "downgraded"
+            answer.grounding["action"] = GroundingAction.DOWNGRADED
             answer.grounding["rejected_answer"] = text[:2000]
             answer.grounding["rejected_report"] = report.as_dict()
-            yield {"type": "reset", "text": answer.answer}
+            yield ResetEvent(answer.answer)
             return
-        if action == "repaired":
+        if action == GroundingAction.REPAIRED:
             text = grounding.repair(text, report)
             report = grounding.check(text, sources)
         report.action = action
@@ -351,9 +288,9 @@ class Assistant:
         answer.answer = text
         answer.citations = [c for c in cites if c.n in cited]
         answer.grounding = report.as_dict()
-        answer.mode = "llm"
-        if action == "repaired":
-            yield {"type": "reset", "text": text}
+        answer.mode = AnswerMode.LLM
+        if action == GroundingAction.REPAIRED:
+            yield ResetEvent(text)
 
     @staticmethod
     def _timings(t0: float, retrieval_ms: float, generation_ms: float) -> dict[str, float]:
@@ -372,9 +309,9 @@ def _clean_generation(text: str) -> str:
     return text.strip()
 
 
-def _chunks(text: str, size: int = 40) -> Iterator[dict[str, Any]]:
+def _chunks(text: str, size: int = 40) -> Iterator[AnswerEvent]:
     for i in range(0, len(text), size):
-        yield {"type": "token", "text": text[i : i + size]}
+        yield TokenEvent(text[i : i + size])
 
 
 def best_excerpt(text: str, question: str, language: str, limit: int = EXCERPT_CHARS) -> str:

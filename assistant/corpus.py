@@ -12,8 +12,7 @@ import yaml
 
 from assistant.errors import ConfigError
 from assistant.legal import normalise_law_number
-
-AUDIENCES = ("public", "agents")
+from assistant.modes import Audience
 
 
 @dataclass
@@ -33,7 +32,7 @@ class DocumentMeta:
 @dataclass
 class Collection:
     name: str
-    audience: str = "public"
+    audience: Audience = Audience.PUBLIC
     language: str = "fr"
     folder: str | None = None
     description: str = ""
@@ -73,9 +72,12 @@ def load_collections(definitions_dir: Path) -> dict[str, Collection]:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: invalid YAML ({exc}). Fix the collection definition.") from exc
         name = raw.get("name") or path.stem
-        audience = raw.get("audience", "public")
-        if audience not in AUDIENCES:
-            raise ConfigError(f"{path}: audience must be one of {AUDIENCES}, got {audience!r}.")
+        try:
+            audience = Audience(raw.get("audience", Audience.PUBLIC))
+        except ValueError:
+            raise ConfigError(
+                f"{path}: audience must be one of {[a.value for a in Audience]}, got {raw.get('audience')!r}."
+            ) from None
         docs = {fname: _doc_meta(meta or {}) for fname, meta in (raw.get("documents") or {}).items()}
         out[name] = Collection(
             name=name,

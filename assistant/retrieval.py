@@ -15,6 +15,8 @@ from assistant.errors import QueryError
 from assistant.index import Index
 from assistant.language import detect
 from assistant.lexicon import translations
+from assistant.modes import Audience, SearchMode, parse_audience
+from assistant.payload import ChunkPayload, as_payload
 from assistant.references import References, find_references
 from assistant.registry import Registry, doc_id_for
 from assistant.rerank import NoRerank, Reranker
@@ -39,7 +41,7 @@ class Result:
     in_force: bool = True
     superseded_by: str | None = None
     parallel: dict[str, Any] | None = None
-    payload: dict[str, Any] = field(default_factory=dict, repr=False)
+    payload: ChunkPayload = field(default_factory=lambda: as_payload(None), repr=False)
 
     def as_dict(self, with_payload: bool = False) -> dict[str, Any]:
         out = {
@@ -114,10 +116,10 @@ class Retriever:
         date: str | dt.date | None = None,
         collections: list[str] | None = None,
         languages: list[str] | None = None,
-        audience: str = "public",
+        audience: Audience | str = Audience.PUBLIC,
         doc_ids: list[str] | None = None,
         exclude_superseded: bool = False,
-        mode: str = "hybrid",
+        mode: SearchMode = SearchMode.HYBRID,
     ) -> SearchResponse:
         t0 = time.perf_counter()
         text = (query or "").strip()
@@ -136,8 +138,7 @@ class Retriever:
                 raise QueryError(
                     f"unknown collection(s) {', '.join(unknown)}; known: {', '.join(sorted(self.known_collections()))}"
                 )
-        if audience not in ("public", "agents"):
-            raise QueryError("audience must be public or agents")
+        audience = parse_audience(audience)
         language = detect(text).language
         if not _ALNUM.search(text):
             return SearchResponse(
@@ -146,19 +147,23 @@ class Retriever:
         where = Where(
             collections=collections,
             languages=languages,
-            audiences=["public"] if audience == "public" else None,
+            audiences=[Audience.PUBLIC.value] if audience == Audience.PUBLIC else None,
             doc_ids=doc_ids,
             in_force_on=date_int(on) if exclude_superseded else None,
         )
         refs = find_references(text, self.known_laws)
         t_embed = time.perf_counter()
-        dense = self.index.embed_query(text) if mode in ("hybrid", "dense") else None
-        sparse = self.index.sparse.encode_query(text, language) if mode in ("hybrid", "sparse") else None
+        dense = self.index.embed_query(text) if mode in (SearchMode.HYBRID, SearchMode.DENSE) else None
+        sparse = (
+            self.index.sparse.encode_query(text, language)
+            if mode in (SearchMode.HYBRID, SearchMode.SPARSE)
+            else None
+        )
         t_search = time.perf_counter()
         pool = max(k * 4, 30)
         with self.index.lock:
             hits = self.index.store.search(self._legs(text, dense, sparse, where, language, pool), limit=pool)
-            if refs and mode == "hybrid":
+            if refs and mode == SearchMode.HYBRID:
                 hits = self._boost_references(hits, refs, text, language, dense, sparse, where, pool)
         hits = self.reranker.rerank(text, hits)
         results = self._apply_validity(hits, date_int(on))[:k]
@@ -331,7 +336,7 @@ class Retriever:
             audiences=where.audiences,
         )
         for payload in self.index.store.scroll(flt):
-            pair = (payload.get("doc_id", ""), payload.get("article_key", ""))
+            pair = (payload["doc_id"], payload["article_key"] or "")
             for r in wanted.pop(pair, []):
                 r.parallel = {
                     "doc_id": pair[0],

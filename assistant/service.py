@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.answer import Answer, Assistant
+from assistant.answer import Assistant
 from assistant.audit import AuditLog
 from assistant.generation.chat import ChatModel, chat_model_from_settings
 from assistant.index import Index, shared_index
+from assistant.messages import Answer
 from assistant.prompts import prompt_version
 from assistant.registry import Registry
 from assistant.retrieval import Retriever

@@ -21,6 +21,8 @@ from assistant.offline import enforce_offline_env
 enforce_offline_env()
 
 from assistant.index import Index  # noqa: E402
+from assistant.modes import SearchMode  # noqa: E402
+from assistant.payload import embed_input_of  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from eval.dataset import load_dataset  # noqa: E402
 from eval.retrieval_metrics import score_ranking  # noqa: E402
@@ -89,9 +91,7 @@ def bench_ingest() -> dict[str, Any]:
     t = time.perf_counter()
     rep = Syncer(one, pidx).run([probe / "sample.md"])
     pipe_s = time.perf_counter() - t
-    embed_texts = [
-        Syncer._embed_text_from_payload(p) for p in pidx.store.scroll()
-    ]  # exactly what the pipeline embedded
+    embed_texts = [embed_input_of(p) for p in pidx.store.scroll()]  # exactly what the pipeline embedded
     t = time.perf_counter()
     for start in range(0, len(embed_texts), one.embed_batch):
         pidx.embedder.embed_documents(embed_texts[start : start + one.embed_batch])
@@ -166,7 +166,7 @@ def bench_retrieval() -> dict[str, Any]:
             "cross_lingual_recall@5": round(float(np.mean(per["xl_recall"])), 3),
         }
 
-    def dalil(mode: str):  # type: ignore[no-untyped-def]
+    def dalil(mode: SearchMode):  # type: ignore[no-untyped-def]
         def run(q: str) -> tuple[list[str], list[str]]:
             resp = retriever.search(q, k=10, audience="agents", mode=mode)
             return [r.text for r in resp.results], [r.source for r in resp.results]
@@ -184,10 +184,11 @@ def bench_retrieval() -> dict[str, Any]:
             embed_ms.append(resp.timings_ms["embed"])
     baseline = _query_engine_baseline(index, [s.question for s in samples])
     score(
-        "Dalil hybrid (article chunks, dense+BM25, cross-lingual legs, references, validity)", dalil("hybrid")
+        "Dalil hybrid (article chunks, dense+BM25, cross-lingual legs, references, validity)",
+        dalil(SearchMode.HYBRID),
     )
-    score("Dense only (Dalil's article chunks, e5)", dalil("dense"))
-    score("BM25 only (Dalil's article chunks, Snowball + IDF)", dalil("sparse"))
+    score("Dense only (Dalil's article chunks, e5)", dalil(SearchMode.DENSE))
+    score("BM25 only (Dalil's article chunks, Snowball + IDF)", dalil(SearchMode.SPARSE))
     chunks = _textbook_chunks(settings)
     cache = EmbeddingCache(WORK / "embedding-cache.sqlite")
     texts = [c for _, c in chunks]

@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.dates import FAR_FUTURE
+from assistant.payload import ChunkPayload
+
 DIM = 512
 VOCAB = 60_000
 WORDS_PER_CHUNK = 90
@@ -72,22 +75,49 @@ def make_batch(rng: np.random.Generator, start: int, n: int):  # type: ignore[no
                 SparseVector(
                     [int(t) for t in terms], [float(v) for v in rng.uniform(0.5, 2.0, size=len(terms))]
                 ),
-                {
-                    "chunk_id": f"doc{pid // 40}:{pid}",
-                    "doc_id": f"doc{pid // 40}",
-                    "collection": f"c{pid % 20}",
-                    "language": ("fr", "ar", "en")[pid % 3],
-                    "audience": "public" if pid % 4 else "agents",
-                    "article_key": str(pid % 500),
-                    "ref_keys": [f"{pid % 90}-{pid % 13:02d}"],
-                    "version": 1,
-                    "valid_from": 20000101,
-                    "valid_until": 99991231 if pid % 10 else 20250101,
-                    "text": "x" * 900,
-                },
+                synthetic_payload(pid),
             )
         )
     return points
+
+
+def synthetic_payload(pid: int) -> ChunkPayload:
+    """A payload shaped like Dalil's (same fields and filterable values), for scale runs."""
+    doc = f"doc{pid // 40}"
+    return {
+        "chunk_id": f"{doc}:{pid}",
+        "doc_id": doc,
+        "version": 1,
+        "content_hash": f"{pid:016x}",
+        "collection": f"c{pid % 20}",
+        "audience": "public" if pid % 4 else "agents",
+        "language": ("fr", "ar", "en")[pid % 3],
+        "doc_language": ("fr", "ar", "en")[pid % 3],
+        "title": f"Document {pid // 40}",
+        "reference": None,
+        "ref_keys": [f"{pid % 90}-{pid % 13:02d}"],
+        "source": f"c{pid % 20}/{doc}.pdf",
+        "source_url": None,
+        "parallel": None,
+        "supersedes": [],
+        "superseded_by": None,
+        "in_force_from": None,
+        "in_force_until": None,
+        "valid_from": 20000101,
+        "valid_until": FAR_FUTURE if pid % 10 else 20250101,
+        "article": f"Article {pid % 500}",
+        "article_key": str(pid % 500),
+        "article_title": None,
+        "hierarchy": "",
+        "pages": [1],
+        "page": 1,
+        "char_start": 0,
+        "char_end": 900,
+        "kind": "article",
+        "part": 1,
+        "parts": 1,
+        "text": "x" * 900,
+    }
 
 
 def dense_recall(store, rng: np.random.Generator, n: int = 50) -> float:  # type: ignore[no-untyped-def]

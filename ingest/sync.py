@@ -29,6 +29,7 @@ from assistant.embeddings.cache import EmbeddingCache
 from assistant.errors import IngestError
 from assistant.index import Index
 from assistant.legal import infer_law_numbers
+from assistant.payload import ChunkPayload, embed_input
 from assistant.registry import DocumentStatus, Registry, doc_id_for
 from assistant.settings import Settings
 from assistant.store import ChunkPoint, Where
@@ -97,14 +98,6 @@ class SyncReport:
             "totals": self.totals,
             "seconds": round(self.seconds, 3),
         }
-
-
-def embed_input(
-    title: str | None, path: str | None, article: str | None, article_title: str | None, text: str
-) -> str:
-    """What the dense encoder reads: the chunk with its document title and place in the text."""
-    head = " — ".join(x for x in (title, path, article, article_title) if x)
-    return f"{head}\n{text}"
 
 
 def discover(paths: list[Path] | None, corpus_dir: Path) -> list[Path]:
@@ -324,11 +317,11 @@ class Syncer:
                 vectors[chunks[i].chunk_id] = vec
         points = []
         for chunk, etext in zip(chunks, embed_texts, strict=True):
-            payload = {
+            payload: ChunkPayload = {
                 "chunk_id": chunk.chunk_id,
                 "doc_id": doc_id,
                 "collection": coll.name,
-                "audience": coll.audience,
+                "audience": coll.audience.value,
                 "language": chunk.language,
                 "doc_language": doc_language,
                 "title": title,
@@ -374,12 +367,6 @@ class Syncer:
     @staticmethod
     def _embed_text(chunk: Chunk, title: str) -> str:
         return embed_input(title, chunk.path, chunk.article, chunk.article_title, chunk.text)
-
-    @staticmethod
-    def _embed_text_from_payload(p: dict[str, Any]) -> str:
-        return embed_input(
-            p.get("title"), p.get("hierarchy"), p.get("article"), p.get("article_title"), p["text"]
-        )
 
     # ------------------------------------------------------------------ removal
     def _prune(self, paths: list[Path] | None, collection: str | None, seen: set[str]) -> list[DocResult]:

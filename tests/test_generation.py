@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from assistant.answer import Assistant
+from assistant.messages import FinalEvent
 from assistant.errors import LLMError
 from assistant.generation.chat import MistralChat
 from assistant.generation.server import LlamaServer, bundled_test_gguf
@@ -45,8 +46,9 @@ def test_complete_and_stream_through_the_sdk(llama: LlamaServer) -> None:
 def test_llm_mode_answer_is_checked_and_never_crashes(llama: LlamaServer, retriever) -> None:  # type: ignore[no-untyped-def]
     assistant = Assistant(retriever, MistralChat(llama.url, "k", llama.alias, max_tokens=48))
     events = list(assistant.ask_stream(QUESTION_FR, mode="llm"))
-    final = events[-1]["answer"]
-    assert events[0]["type"] == "meta" and any(e["type"] == "token" for e in events)
+    assert isinstance(events[-1], FinalEvent)
+    final = events[-1].answer
+    assert events[0].kind == "meta" and any(e.kind == "token" for e in events)
     # the 270M base model cannot cite (or emits only template tokens): the result is checked and
     # downgraded or replaced by the extractive answer, never shown ungrounded
     assert final.grounding["action"] in ("downgraded", "fallback", "none", "repaired")

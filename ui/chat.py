@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from typing import Any
+from typing import Any, assert_never
 
 import streamlit as st
 
 from assistant.errors import DalilError
+from assistant.messages import FinalEvent, MetaEvent, ResetEvent, TokenEvent
 from ui import state
 from ui.i18n import REASON_CODES, t
 
@@ -202,14 +203,19 @@ def chat_page() -> None:
                 audience=st.session_state.audience,
                 history=history,
             ):
-                if event["type"] == "token":
-                    text += event["text"]
-                    placeholder.markdown(_answer_html(text, _lang_of(question)), unsafe_allow_html=True)
-                elif event["type"] == "reset":
-                    text = event["text"]
-                    placeholder.markdown(_answer_html(text, _lang_of(question)), unsafe_allow_html=True)
-                elif event["type"] == "final":
-                    final = event["answer"]
+                match event:
+                    case MetaEvent():
+                        pass
+                    case TokenEvent(text=piece):
+                        text += piece
+                        placeholder.markdown(_answer_html(text, _lang_of(question)), unsafe_allow_html=True)
+                    case ResetEvent(text=replacement):
+                        text = replacement
+                        placeholder.markdown(_answer_html(text, _lang_of(question)), unsafe_allow_html=True)
+                    case FinalEvent(answer=answer_record):
+                        final = answer_record
+                    case _:
+                        assert_never(event)
         except DalilError as exc:
             placeholder.error(str(exc))
             return

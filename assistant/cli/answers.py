@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, assert_never
 
 import typer
 from rich.console import Console
@@ -12,6 +12,7 @@ from rich.table import Table
 
 from assistant.cli.output import fail, print_json, read_items
 from assistant.errors import DalilError
+from assistant.messages import FinalEvent, MetaEvent, ResetEvent, TokenEvent
 from assistant.settings import get_settings
 
 
@@ -135,13 +136,18 @@ def ask(
                 for event in dalil.assistant.ask_stream(
                     q, mode=mode, date=date, collections=collection, audience=audience
                 ):
-                    if event["type"] == "token":
-                        sys.stdout.write(event["text"])
-                        sys.stdout.flush()
-                    elif event["type"] == "reset":
-                        sys.stdout.write("\n\n" + event["text"])
-                    elif event["type"] == "final":
-                        ans = event["answer"]
+                    match event:
+                        case MetaEvent():
+                            pass
+                        case TokenEvent(text=text):
+                            sys.stdout.write(text)
+                            sys.stdout.flush()
+                        case ResetEvent(text=text):
+                            sys.stdout.write("\n\n" + text)
+                        case FinalEvent(answer=final):
+                            ans = final
+                        case _:
+                            assert_never(event)
                 sys.stdout.write("\n")
                 assert ans is not None
         except (QueryError, ValueError) as exc:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.modes import GroundingAction
 from assistant.textnorm import match_key
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -20,7 +21,7 @@ class GroundingReport:
     uncited_sentences: list[str] = field(default_factory=list)
     unsupported_quotes: list[str] = field(default_factory=list)
     sentences: int = 0
-    action: str = "none"  # none | repaired | downgraded | extractive | refused
+    action: GroundingAction = GroundingAction.NONE
 
     @property
     def ok(self) -> bool:
@@ -34,7 +35,7 @@ class GroundingReport:
             "uncited_sentences": self.uncited_sentences,
             "unsupported_quotes": self.unsupported_quotes,
             "sentences": self.sentences,
-            "action": self.action,
+            "action": self.action.value,
         }
 
 
@@ -83,14 +84,14 @@ def repair(answer: str, report: GroundingReport) -> str:
     return _CITE.sub(fix, answer)
 
 
-def decide(report: GroundingReport) -> str:
-    """none: keep; repaired: keep after dropping bad citations; downgraded: use the extractive answer."""
+def decide(report: GroundingReport) -> GroundingAction:
+    """NONE: keep; REPAIRED: keep after dropping bad citations; DOWNGRADED: use the extractive answer."""
     if not report.cited:
-        return "downgraded"
+        return GroundingAction.DOWNGRADED
     if report.unsupported_quotes:
-        return "downgraded"
+        return GroundingAction.DOWNGRADED
     if report.sentences and len(report.uncited_sentences) > report.sentences / 2:
-        return "downgraded"
+        return GroundingAction.DOWNGRADED
     if report.invalid_citations:
-        return "repaired"
-    return "none"
+        return GroundingAction.REPAIRED
+    return GroundingAction.NONE

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.errors import ConfigError, IndexMismatchError
+from assistant.payload import ChunkPayload
 from assistant.settings import Settings
 from assistant.sparse import SparseVector
 
@@ -44,14 +45,14 @@ class ChunkPoint:
     chunk_id: str
     dense: np.ndarray
     sparse: SparseVector
-    payload: dict[str, Any]
+    payload: ChunkPayload
 
 
 @dataclass
 class Hit:
     chunk_id: str
     score: float
-    payload: dict[str, Any]
+    payload: ChunkPayload
 
 
 @dataclass
@@ -168,7 +169,7 @@ class VectorStore(Protocol):
         """Several prefetches fused with weighted RRF inside the engine (one leg: plain search).
         exact=True bypasses the approximate index (brute force), for recall measurements."""
 
-    def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]: ...
+    def scroll(self, where: Where | None = None) -> Iterator[ChunkPayload]: ...
 
     def flush(self) -> None: ...
 

@@ -9,6 +9,7 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from assistant.errors import IndexLockedError
+from assistant.payload import ChunkPayload, as_payload
 from assistant.settings import Settings
 from assistant.sparse import SparseVector
 from assistant.store import (
@@ -129,7 +130,7 @@ class ClientStore:
                         DENSE: [float(x) for x in p.dense],
                         SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
                     },
-                    payload=p.payload,
+                    payload=dict(p.payload),
                 )
                 for p in points[start : start + _BATCH]
             ]
@@ -211,12 +212,14 @@ class ClientStore:
                 limit=limit,
                 with_payload=True,
             )
-        return [Hit(p.payload["chunk_id"], float(p.score), dict(p.payload)) for p in res.points if p.payload]
+        return [
+            Hit(p.payload["chunk_id"], float(p.score), as_payload(p.payload)) for p in res.points if p.payload
+        ]
 
     def optimize(self) -> None:
         """A Qdrant server optimizes in the background; local mode has nothing to build."""
 
-    def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]:
+    def scroll(self, where: Where | None = None) -> Iterator[ChunkPayload]:
         offset = None
         flt = to_filter(where)
         while True:
@@ -224,7 +227,7 @@ class ClientStore:
                 self.name, scroll_filter=flt, limit=512, offset=offset, with_payload=True, with_vectors=False
             )
             for rec in records:
-                yield dict(rec.payload or {})
+                yield as_payload(rec.payload)
             if offset is None:
                 break
 

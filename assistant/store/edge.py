@@ -6,12 +6,12 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import qdrant_edge as qe
 
 from assistant.errors import IndexLockedError
+from assistant.payload import ChunkPayload, as_payload
 from assistant.sparse import SparseVector
 from assistant.store import (
     DENSE,
@@ -126,7 +126,7 @@ class EdgeStore:
                         DENSE: [float(x) for x in p.dense],
                         SPARSE: qe.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
                     },
-                    p.payload,
+                    dict(p.payload),
                 )
                 for p in points[start : start + _BATCH]
             ]
@@ -198,12 +198,12 @@ class EdgeStore:
                 with_payload=True,
             )
         return [
-            Hit(p.payload["chunk_id"], float(p.score), dict(p.payload))
+            Hit(p.payload["chunk_id"], float(p.score), as_payload(p.payload))
             for p in self.shard.query(req)
             if p.payload
         ]
 
-    def scroll(self, where: Where | None = None) -> Iterator[dict[str, Any]]:
+    def scroll(self, where: Where | None = None) -> Iterator[ChunkPayload]:
         offset = None
         flt = to_filter(where)
         while True:
@@ -211,6 +211,6 @@ class EdgeStore:
                 qe.ScrollRequest(offset=offset, limit=512, filter=flt, with_payload=True, with_vector=False)
             )
             for rec in records:
-                yield dict(rec.payload or {})
+                yield as_payload(rec.payload)
             if offset is None:
                 break
