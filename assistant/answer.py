@@ -26,15 +26,7 @@ from assistant.prompts import load_prompts
 from assistant.references import unindexed_governing_texts
 from assistant.retrieval import Result, Retriever, SearchResponse
 from assistant.sparse import terms
-
-EXCERPT_CHARS = 480
-
-
-# Minimum cosine similarity between the question and its closest chunk for an answer to be
-# attempted, per dense encoder. Calibrated on the dev set: with multilingual-e5-small every
-# answerable question (cross-lingual included) scores >= 0.839; the off-corpus question about
-# passport fees scores 0.826.
-MIN_SIMILARITY = {"multilingual-e5-small-q4": 0.833, "use-multilingual-v3": 0.30}
+from assistant.tuning import TUNING
 
 
 def relevance(retriever: Retriever, question: str, where_kwargs: dict[str, Any]) -> float:
@@ -48,6 +40,7 @@ class Assistant:
         self.retriever = retriever
         self.chat = chat
         self.settings = retriever.settings
+        self.tuning = self.settings.tuning
 
     # ------------------------------------------------------------------ public API
     def ask(self, question: str, **kwargs: Any) -> Answer:
@@ -72,14 +65,14 @@ class Assistant:
         lang = detected.language
         prompts = load_prompts(lang)
         mode = self._mode(mode)
-        history = (history or [])[-self.settings.history_turns :]
+        history = (history or [])[-self.tuning.history_turns :]
         standalone = self._standalone(question, history, mode)
         t_r = time.perf_counter()
         resp = self.retriever.search(
-            standalone, k=k or self.settings.top_k, date=date, collections=collections, audience=audience
+            standalone, k=k or self.tuning.top_k, date=date, collections=collections, audience=audience
         )
         retrieval_ms = (time.perf_counter() - t_r) * 1000
-        results = resp.results[: self.settings.context_k]
+        results = resp.results[: self.tuning.context_k]
         answer = Answer(
             question=question,
             language=lang,
@@ -134,7 +127,8 @@ class Assistant:
             return question
         if mode == AnswerMode.LLM and self.chat is not None:
             prompts = load_prompts(detect(question).language)
-            convo = "\n".join(f"{m['role']}: {m['content'][:500]}" for m in history)
+            limit = self.tuning.rewrite_turn_chars
+            convo = "\n".join(f"{m['role']}: {m['content'][:limit]}" for m in history)
             try:
                 rewritten = self.chat.complete(
                     [
@@ -142,12 +136,12 @@ class Assistant:
                         {"role": "user", "content": f"{convo}\nuser: {question}"},
                     ]
                 ).strip()
-                if 5 < len(rewritten) < 500:
+                if 5 < len(rewritten) < self.tuning.rewrite_max_chars:
                     return rewritten.splitlines()[0]
             except LLMError:
                 pass
         # without a model: a short follow-up inherits the previous question's subject
-        if len(question.split()) <= 8:
+        if len(question.split()) <= self.tuning.follow_up_max_words:
             return f"{previous[-1]} {question}"
         return question
 
@@ -161,15 +155,16 @@ class Assistant:
         if not resp.results:
             return str(prompts["refusal"])
         elsewhere = unindexed_governing_texts(
-            resp.query, [r.text for r in resp.results[:5]], known, self.retriever.known_titles
+            resp.query,
+            [r.text for r in resp.results[: self.tuning.context_k]],
+            known,
+            self.retriever.known_titles,
         )
         if elsewhere:
             return str(prompts["refusal_cited_text"]).format(
                 names=str(prompts.get("separator", ", ")).join(elsewhere)
             )
-        threshold = self.settings.refusal_threshold
-        if threshold < 0:
-            threshold = MIN_SIMILARITY.get(self.retriever.index.embedder.name, 0.0)
+        threshold = self.tuning.min_similarity_for(self.retriever.index.embedder.name)
         if similarity < threshold:
             return str(prompts["refusal"])
         return None
@@ -198,7 +193,7 @@ class Assistant:
     def _extractive(
         self, answer: Answer, question: str, results: list[Result], prompts: dict[str, Any]
     ) -> None:
-        chosen = results[:3]
+        chosen = results[: self.tuning.extractive_quotes]
         cites = self._citations(chosen, question)
         lines = [prompts["extractive_intro"], ""]
         for c in cites:
@@ -309,12 +304,12 @@ def _clean_generation(text: str) -> str:
     return text.strip()
 
 
-def _chunks(text: str, size: int = 40) -> Iterator[AnswerEvent]:
+def _chunks(text: str, size: int = TUNING.stream_piece_chars) -> Iterator[AnswerEvent]:
     for i in range(0, len(text), size):
         yield TokenEvent(text[i : i + size])
 
 
-def best_excerpt(text: str, question: str, language: str, limit: int = EXCERPT_CHARS) -> str:
+def best_excerpt(text: str, question: str, language: str, limit: int = TUNING.excerpt_chars) -> str:
     """The verbatim span of the chunk that best matches the question (whole lines, ≤ limit chars)."""
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if not lines:
@@ -340,6 +335,7 @@ def best_excerpt(text: str, question: str, language: str, limit: int = EXCERPT_C
         out.append(ln)
         size += len(ln) + 1
     excerpt = "\n".join(out)
-    if len(excerpt) > limit * 1.5:
-        excerpt = excerpt[: int(limit * 1.5)].rsplit(" ", 1)[0]
+    longest = int(limit * TUNING.excerpt_overflow)
+    if len(excerpt) > longest:
+        excerpt = excerpt[:longest].rsplit(" ", 1)[0]
     return excerpt

@@ -12,8 +12,6 @@ from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import IndexMeta, VectorStore, open_store
 
-_QUERY_CACHE_SIZE = 512
-
 
 class Index:
     def __init__(
@@ -39,7 +37,7 @@ class Index:
         vec = self.embedder.embed_query(text)
         with self.lock:
             self._queries[text] = vec
-            while len(self._queries) > _QUERY_CACHE_SIZE:
+            while len(self._queries) > self.settings.tuning.query_cache_size:
                 self._queries.popitem(last=False)
         return vec
 

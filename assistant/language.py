@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.textnorm import arabic_ratio
+from assistant.tuning import TUNING
 
 _WORD = re.compile(r"[a-zA-Zàâäçéèêëîïôöùûüÿœæ'0-9]+")
 _FR = set(
@@ -40,7 +41,7 @@ class Detected:
 def detect(text: str) -> Detected:
     if not text.strip():
         return Detected("fr")
-    if arabic_ratio(text) >= 0.5:
+    if arabic_ratio(text) >= TUNING.arabic_script_share:
         return Detected("ar", "darija" if _is_darija_arabic(text) else None)
     words = [w.lower() for w in _WORD.findall(text)]
     if not words:
@@ -48,7 +49,7 @@ def detect(text: str) -> Detected:
     arabizi = sum(1 for w in words if w in _ARABIZI) + len(_ARABIZI_DIGIT_WORD.findall(text.lower()))
     fr = sum(1 for w in words if w in _FR) + 2 * len(_FR_ACCENTS.findall(text.lower()))
     en = sum(1 for w in words if w in _EN)
-    if arabizi >= 2 and arabizi > max(fr, en) / 2:
+    if arabizi >= TUNING.arabizi_min_words and arabizi > max(fr, en) / 2:
         return Detected("fr", "arabizi")
     if en > fr:
         return Detected("en")

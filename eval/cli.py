@@ -12,6 +12,7 @@ from rich.table import Table
 from assistant.cli.output import fail, print_json
 from assistant.errors import DalilError
 from assistant.settings import get_settings
+from assistant.tuning import TUNING
 
 eval_app = typer.Typer(
     help="Evaluation: run, history, compare, report, gate, generate.", no_args_is_help=True
@@ -55,8 +56,16 @@ def eval_run(
     con = Console()
     con.print(f"run [bold]{record['run_id']}[/] · {record['n']} questions · {record['seconds']} s")
     for k, v in m.items():
-        if k not in ("by_language", "by_kind"):
+        if k not in ("by_language", "by_kind", "refusal_margins"):
             con.print(f"  {k}: {v}")
+    margins = m.get("refusal_margins")
+    if margins:
+        con.print(f"  refusal margins (threshold {margins['threshold']}):")
+        for name, vals in [("all", margins["all"]), *margins["by_language"].items()]:
+            con.print(
+                f"    {name}: lowest answerable {vals['lowest_answerable']}, "
+                f"highest unanswerable {vals['highest_unanswerable']}"
+            )
 
 
 @eval_app.command("history")
@@ -130,7 +139,9 @@ def eval_gate(
     run_id: Annotated[str, typer.Option("--run", help="Run to judge (default: latest)")] = "latest",
     baseline: Annotated[str | None, typer.Option(help="Baseline run id")] = None,
     thresholds: Annotated[Path | None, typer.Option(help="YAML file of metric minimums/maximums")] = None,
-    tolerance: Annotated[float, typer.Option(help="Allowed drop against the baseline")] = 0.02,
+    tolerance: Annotated[
+        float, typer.Option(help="Allowed drop against the baseline")
+    ] = TUNING.gate_tolerance,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Exit non-zero (1) when the run regressed beyond tolerance."""

@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 
 from assistant.errors import DatasetError
+from assistant.tuning import TUNING
 
-DEFAULT_TOLERANCE = 0.02
 LOWER_IS_BETTER = {"answerable_refused"}
 
 
@@ -18,7 +18,7 @@ def _flat(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def gate_against(
-    current: dict[str, Any], baseline: dict[str, Any], tolerance: float = DEFAULT_TOLERANCE
+    current: dict[str, Any], baseline: dict[str, Any], tolerance: float = TUNING.gate_tolerance
 ) -> dict[str, Any]:
     cur, base = _flat(current), _flat(baseline)
     regressions = []

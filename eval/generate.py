@@ -49,7 +49,7 @@ def generate(settings: Settings, collection: str, n: int, out: Path) -> int:
     from ragas.llms import LangchainLLMWrapper
     from ragas.testset import TestsetGenerator
 
-    from eval.ragas_metrics import _DalilLCEmbeddings
+    from eval.ragas_metrics import DalilLCEmbeddings
 
     index = Index(settings)
     docs = [
@@ -64,7 +64,7 @@ def generate(settings: Settings, collection: str, n: int, out: Path) -> int:
     llm = ChatMistralAI(model=model.name, api_key=key, base_url=(url + "/v1") if url else None, max_retries=0)  # type: ignore[call-arg,arg-type]
     gen = TestsetGenerator(
         llm=LangchainLLMWrapper(llm),
-        embedding_model=LangchainEmbeddingsWrapper(_DalilLCEmbeddings(index.embedder)),
+        embedding_model=LangchainEmbeddingsWrapper(DalilLCEmbeddings(index.embedder)),
     )
     try:
         testset = gen.generate_with_langchain_docs(docs, testset_size=n, raise_exceptions=False)

@@ -70,7 +70,7 @@ def non_llm_scores(item: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
-class _DalilLCEmbeddings:
+class DalilLCEmbeddings:
     """LangChain Embeddings interface over Dalil's offline dense encoder."""
 
     def __init__(self, embedder: Any) -> None:
@@ -130,7 +130,7 @@ def judge_scores(
     # a model that stops on length must still be scored (NaN), not raise
     llm.is_finished = lambda response: True  # type: ignore[method-assign]
 
-    class _Emb(_DalilLCEmbeddings, Embeddings):
+    class _Emb(DalilLCEmbeddings, Embeddings):
         pass
 
     emb = LangchainEmbeddingsWrapper(_Emb(embedder))

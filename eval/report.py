@@ -64,6 +64,34 @@ def _fmt(v: Any) -> str:
     return "—" if v is None else str(v)
 
 
+def margins_table(margins: dict[str, Any] | None) -> list[str]:
+    """The refusal calibration's margins as a Markdown section (empty for runs that predate them)."""
+    if not margins:
+        return []
+    cols = [
+        "lowest_answerable",
+        "highest_unanswerable",
+        "answerable_margin",
+        "unanswerable_margin",
+        "answerable_below",
+        "unanswerable_above",
+    ]
+    lines = [
+        "",
+        f"## Refusal calibration margins (threshold {_fmt(margins['threshold'])})",
+        "",
+        "Relevance = cosine of the question with its closest visible chunk. Answerable questions must stay "
+        "above the threshold, unanswerable ones below it; a negative margin counts questions on the wrong side.",
+        "",
+        "| group | " + " | ".join(cols) + " |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
+    rows = [("all", margins["all"]), *margins.get("by_language", {}).items()]
+    for name, vals in rows:
+        lines.append(f"| {name} | " + " | ".join(_fmt(vals.get(c)) for c in cols) + " |")
+    return lines
+
+
 def write_report(history: History, run_id: str, out_dir: Path) -> Path:
     run = history.get(run_id)
     if run is None:
@@ -86,11 +114,12 @@ def write_report(history: History, run_id: str, out_dir: Path) -> Path:
         "|---|---|",
     ]
     for k, v in m.items():
-        if k in ("by_language", "by_kind"):
+        if k in ("by_language", "by_kind", "refusal_margins"):
             continue
         lines.append(
             f"| {k} | {_fmt(v) if not isinstance(v, dict) else ', '.join(f'{a} {b}' for a, b in v.items())} |"
         )
+    lines += margins_table(m.get("refusal_margins"))
     for key in ("by_language", "by_kind"):
         groups = m.get(key, {})
         cols = ["n", *HEADLINE]

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from assistant.textnorm import match_key
-
-FUZZY_MIN_CHARS = 25
-FUZZY_THRESHOLD = 90.0
+from assistant.tuning import TUNING
 
 
 def excerpt_in(excerpt_key: str, chunk_key: str) -> bool:
@@ -20,8 +18,11 @@ def excerpt_in(excerpt_key: str, chunk_key: str) -> bool:
         return False
     if excerpt_key in chunk_key:
         return True
-    if len(excerpt_key) >= FUZZY_MIN_CHARS and len(chunk_key) >= len(excerpt_key) * 0.8:
-        return fuzz.partial_ratio(excerpt_key, chunk_key, score_cutoff=FUZZY_THRESHOLD) >= FUZZY_THRESHOLD
+    if len(excerpt_key) >= TUNING.fuzzy_min_chars and len(chunk_key) >= len(excerpt_key) * 0.8:
+        return (
+            fuzz.partial_ratio(excerpt_key, chunk_key, score_cutoff=TUNING.fuzzy_threshold)
+            >= TUNING.fuzzy_threshold
+        )
     return False
 
 

@@ -12,15 +12,16 @@ from typing import Any
 
 from assistant.index import Index
 from assistant.language import detect_language
+from assistant.modes import AnswerMode
 from assistant.prompts import prompt_version
 from assistant.service import Dalil
 from assistant.settings import Settings
 from assistant.textnorm import match_key
+from assistant.tuning import TUNING
 from eval.dataset import Sample, dataset_hash, load_dataset
 from eval.history import History, git_commit, now_id
 from eval.retrieval_metrics import score_ranking
 
-K = 5
 HEADLINE = (
     "excerpt_recall@5",
     "source_hit@5",
@@ -51,7 +52,7 @@ def evaluate_sample(dalil: Dalil, sample: Sample, mode: str) -> dict[str, Any]:
     latency = (time.perf_counter() - t0) * 1000
     texts = [r.text for r in ans.retrieved]
     sources = [r.source for r in ans.retrieved]
-    scores = score_ranking(texts, sources, sample.reference_contexts, sample.source_files, K)
+    scores = score_ranking(texts, sources, sample.reference_contexts, sample.source_files, TUNING.eval_k)
     cites = [c.as_dict(full=True) for c in ans.citations]
     valid = [citation_valid(c) for c in cites]
     item: dict[str, Any] = {
@@ -63,7 +64,7 @@ def evaluate_sample(dalil: Dalil, sample: Sample, mode: str) -> dict[str, Any]:
         "reference_answer": sample.reference_answer,
         "reference_contexts": sample.reference_contexts,
         "answer": ans.answer,
-        "mode": ans.mode,
+        "mode": ans.mode.value,
         "refused": ans.refused,
         "answer_language": answer_language(ans.answer, ans.language),
         "citations": [
@@ -147,6 +148,36 @@ def aggregate(items: list[dict[str, Any]]) -> dict[str, Any]:
     return metrics
 
 
+def refusal_margins(items: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """What the refusal threshold's calibration depends on, overall and per language: the lowest
+    relevance (question/closest-chunk cosine) among answerable questions must stay above the
+    threshold and the highest among unanswerable ones below it. A negative margin is a question on
+    the wrong side; a small one is a calibration about to stop holding."""
+
+    def side(its: list[dict[str, Any]]) -> dict[str, Any]:
+        answerable = [it["relevance"] for it in its if it["answerable"] and it.get("relevance") is not None]
+        unanswerable = [
+            it["relevance"] for it in its if not it["answerable"] and it.get("relevance") is not None
+        ]
+        low = min(answerable) if answerable else None
+        high = max(unanswerable) if unanswerable else None
+        return {
+            "lowest_answerable": round(low, 4) if low is not None else None,
+            "highest_unanswerable": round(high, 4) if high is not None else None,
+            "answerable_margin": round(low - threshold, 4) if low is not None else None,
+            "unanswerable_margin": round(threshold - high, 4) if high is not None else None,
+            "answerable_below": sum(1 for r in answerable if r < threshold),
+            "unanswerable_above": sum(1 for r in unanswerable if r >= threshold),
+        }
+
+    languages = sorted({str(it["language"]) for it in items})
+    return {
+        "threshold": round(threshold, 4),
+        "all": side(items),
+        "by_language": {lang: side([it for it in items if it["language"] == lang]) for lang in languages},
+    }
+
+
 def breakdown(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for it in items:
@@ -159,7 +190,7 @@ def breakdown(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]
 def run(
     settings: Settings,
     dataset: Path,
-    mode: str = "extractive",
+    mode: AnswerMode | str = AnswerMode.EXTRACTIVE,
     judge_model: str | None = None,
     judge_url: str | None = None,
     tag: str | None = None,
@@ -198,6 +229,9 @@ def run(
     metrics = aggregate(items)
     metrics["by_language"] = breakdown(items, "language")
     metrics["by_kind"] = breakdown(items, "kind")
+    metrics["refusal_margins"] = refusal_margins(
+        items, dalil.assistant.tuning.min_similarity_for(dalil.index.embedder.name)
+    )
     run_id, ts = now_id()
     record = {
         "run_id": run_id,
@@ -205,14 +239,16 @@ def run(
         "tag": tag,
         "dataset": dataset.name,
         "dataset_hash": dataset_hash(dataset),
-        "mode": mode,
+        "mode": AnswerMode(mode).value,
         "n": len(items),
         "seconds": round(time.perf_counter() - started, 2),
         "fingerprint": {
             "git_commit": git_commit(),
             "index_version": dalil.index_version(),
             "embedding_model": dalil.index.embedder.name,
-            "llm_model": dalil.assistant.chat.name if (dalil.assistant.chat and mode == "llm") else None,
+            "llm_model": dalil.assistant.chat.name
+            if (dalil.assistant.chat and mode == AnswerMode.LLM)
+            else None,
             "judge_model": judge_model,
             "prompt_version": prompt_version(),
         },
@@ -231,7 +267,7 @@ def run_and_gate(settings: Settings, dataset: Path, index: Index | None = None) 
 
     history = History(settings.eval_path)
     previous = history.runs(dataset.name)
-    record = run(settings, dataset, mode="extractive", tag="after-ingest", index=index)
+    record = run(settings, dataset, mode=AnswerMode.EXTRACTIVE, tag="after-ingest", index=index)
     verdict: dict[str, Any] = {
         "run_id": record["run_id"],
         "metrics": {k: record["metrics"].get(k) for k in HEADLINE},

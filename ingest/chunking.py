@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.language import detect_language
+from assistant.tuning import TUNING
 from ingest.parsing import Line
 from ingest.structure import (
     Heading,
@@ -90,8 +91,8 @@ def chunk_document(
     lines: list[Line],
     doc_id: str,
     default_language: str = "fr",
-    max_chars: int = 1500,
-    overlap: int = 200,
+    max_chars: int = TUNING.chunk_max_chars,
+    overlap: int = TUNING.chunk_overlap_chars,
 ) -> list[Chunk]:
     marker = choose_arabic_article_marker([line.text for line in lines])
     segments = _segments(lines, marker)

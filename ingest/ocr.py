@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from assistant.errors import IngestError
+from assistant.tuning import TUNING
 
 TESSERACT_LANG = {"fr": "fra", "ar": "ara", "en": "eng"}
 
@@ -16,7 +17,7 @@ def ocr_available() -> bool:
     return shutil.which("tesseract") is not None and shutil.which("pdftoppm") is not None
 
 
-def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = 300) -> str:
+def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = TUNING.ocr_dpi) -> str:
     """Render one page (1-based) with poppler and read it with Tesseract.
 
     Tesseract's automatic page segmentation (psm 3) detects the two-column layout of the
@@ -55,7 +56,7 @@ def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = 300) -> str
 
 
 def ocr_pages(
-    pdf: Path, pages: list[int], languages: str, dpi: int = 300, workers: int = 2
+    pdf: Path, pages: list[int], languages: str, dpi: int = TUNING.ocr_dpi, workers: int = 2
 ) -> dict[int, str]:
     if not ocr_available():
         raise IngestError(

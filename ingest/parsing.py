@@ -16,12 +16,11 @@ from pathlib import Path
 from assistant.errors import IngestError
 from assistant.language import detect_language
 from assistant.textnorm import arabic_ratio, clean_text
+from assistant.tuning import TUNING
 from ingest import ocr
 from ingest.unstructured_offline import patch_unstructured
 
 SUPPORTED = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt"}
-MIN_PAGE_CHARS = 25
-MAX_PAGES = 2000
 
 
 @dataclass
@@ -60,7 +59,7 @@ def remove_furniture(pages: list[list[str]]) -> list[list[str]]:
     counts: Counter[str] = Counter()
     for lines in pages:
         counts.update({_furniture_key(line) for line in _edges(lines)})
-    threshold = max(3, int(0.4 * len(pages)))
+    threshold = max(3, int(TUNING.furniture_page_share * len(pages)))
     repeated = {k for k, n in counts.items() if n >= threshold and len(pages) >= 3 and len(k) < 120}
     cleaned: list[list[str]] = []
     for lines in pages:
@@ -166,8 +165,8 @@ def _pdf_pages(path: Path) -> tuple[list[str], int]:
             if not opened:
                 raise IngestError("password-protected PDF: remove the password and add the file again")
         n = len(reader.pages)
-        if n > MAX_PAGES:
-            raise IngestError(f"PDF has {n} pages (limit {MAX_PAGES}): split it")
+        if n > TUNING.max_pages:
+            raise IngestError(f"PDF has {n} pages (limit {TUNING.max_pages}): split it")
         texts = [page.extract_text() or "" for page in reader.pages]
     except IngestError:
         raise
@@ -182,13 +181,13 @@ def parse_pdf(
     path: Path, language: str | None, ocr_languages: str, dpi: int, cache_dir: Path | None
 ) -> ParsedDocument:
     texts, n = _pdf_pages(path)
-    empty = [i + 1 for i, t in enumerate(texts) if len(re.sub(r"\s", "", t)) < MIN_PAGE_CHARS]
+    empty = [i + 1 for i, t in enumerate(texts) if len(re.sub(r"\s", "", t)) < TUNING.min_page_chars]
     ocr_done: list[int] = []
     if empty:
         langs = ocr.TESSERACT_LANG.get(language or "", ocr_languages) if language else ocr_languages
         ocr_texts = _cached_ocr(path, empty, langs, dpi, cache_dir)
         for page, t in ocr_texts.items():
-            if len(re.sub(r"\s", "", t)) >= MIN_PAGE_CHARS:
+            if len(re.sub(r"\s", "", t)) >= TUNING.min_page_chars:
                 texts[page - 1] = t
                 ocr_done.append(page)
     page_lines = remove_furniture([clean_text(t).split("\n") for t in texts])
@@ -279,7 +278,7 @@ def parse_file(
     path: Path,
     language: str | None = None,
     ocr_languages: str = "fra+ara",
-    dpi: int = 300,
+    dpi: int = TUNING.ocr_dpi,
     cache_dir: Path | None = None,
 ) -> ParsedDocument:
     patch_unstructured()

@@ -11,6 +11,7 @@ import streamlit as st
 
 from assistant.errors import DalilError
 from assistant.messages import FinalEvent, MetaEvent, ResetEvent, TokenEvent
+from assistant.modes import AnswerMode, Audience
 from ui import state
 from ui.i18n import REASON_CODES, t
 
@@ -48,7 +49,7 @@ def _badges(answer: dict[str, Any], lang: str) -> str:
     out = []
     if answer.get("refused"):
         out.append(f'<span class="dalil-badge refused">{html.escape(t(lang, "refused"))}</span>')
-    elif answer.get("mode") == "llm":
+    elif answer.get("mode") == AnswerMode.LLM:
         out.append(
             f'<span class="dalil-badge model">{t(lang, "mode_llm")}: <bdi>{html.escape(answer.get("model") or "")}</bdi></span>'
         )
@@ -134,15 +135,15 @@ def _controls(lang: str) -> dict[str, Any]:
         with st.expander(t(lang, "advanced")):
             date = st.date_input(t(lang, "date"), value=dt.date.today(), key="as_of")
             known = sorted(d.retriever.known_collections())
-            if st.session_state.audience == "public":
+            if st.session_state.audience == Audience.PUBLIC:
                 known = [
                     c
                     for c in known
                     if d.retriever.collections.get(c) is None
-                    or d.retriever.collections[c].audience == "public"
+                    or d.retriever.collections[c].audience == Audience.PUBLIC
                 ]
             chosen = st.multiselect(t(lang, "collections"), known, key="collections")
-        mode = "llm" if d.assistant.chat is not None else "extractive"
+        mode = AnswerMode.LLM if d.assistant.chat is not None else AnswerMode.EXTRACTIVE
         label = (
             f"{t(lang, 'mode_llm')}: {d.assistant.chat.name}"
             if d.assistant.chat

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant import credentials
+from assistant.modes import Audience
 from ui import state
 from ui.i18n import t
 
@@ -25,13 +26,13 @@ def sidebar_identity(lang: str) -> None:
         st.markdown(f":material/person: **{agent}** · {t(lang, 'agent')}")
         if st.button(t(lang, "signout"), key="signout"):
             st.session_state.agent = None
-            st.session_state.audience = "public"
+            st.session_state.audience = Audience.PUBLIC
             if _oidc_configured():
                 st.logout()
             st.rerun()
-        st.session_state.audience = "agents"
+        st.session_state.audience = Audience.AGENTS
         return
-    st.session_state.audience = "public"
+    st.session_state.audience = Audience.PUBLIC
     st.caption(f"{t(lang, 'audience')} : {t(lang, 'citizen')}")
     with st.expander(t(lang, "signin")):
         if _oidc_configured():
@@ -43,7 +44,7 @@ def sidebar_identity(lang: str) -> None:
             if st.form_submit_button(t(lang, "signin_btn")):
                 if credentials.check(state.settings().credentials_path, user, password):
                     st.session_state.agent = user
-                    st.session_state.audience = "agents"
+                    st.session_state.audience = Audience.AGENTS
                     st.rerun()
                 else:
                     st.error(t(lang, "bad_credentials"))

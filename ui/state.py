@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import streamlit as st
 
+from assistant.modes import Audience
 from assistant.service import Dalil
 from assistant.settings import Settings, get_settings
 
@@ -72,7 +73,7 @@ def init_session() -> None:
         "lang": "fr",
         "messages": [],
         "agent": None,
-        "audience": "public",
+        "audience": Audience.PUBLIC,
         "feedback_done": set(),
     }
     for k, v in defaults.items():

@@ -8,10 +8,11 @@ from typing import Any
 
 from assistant.modes import GroundingAction
 from assistant.textnorm import match_key
+from assistant.tuning import TUNING
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?؟])\s+|\n+")
-_QUOTE = re.compile(r"[«“\"]([^«»“”\"]{15,}?)[»”\"]")
+_QUOTE = re.compile(rf"[«“\"]([^«»“”\"]{{{TUNING.quote_min_chars},}}?)[»”\"]")
 
 
 @dataclass
@@ -59,7 +60,7 @@ def check(answer: str, sources: dict[int, str]) -> GroundingReport:
     for sent in sents:
         nums = citation_numbers(sent)
         words = len(re.findall(r"\w+", _CITE.sub("", sent)))
-        if not nums and words >= 6:
+        if not nums and words >= TUNING.uncited_sentence_min_words:
             report.uncited_sentences.append(sent)
         for n in nums:
             (report.cited if n in sources else report.invalid_citations).append(n)
@@ -90,7 +91,7 @@ def decide(report: GroundingReport) -> GroundingAction:
         return GroundingAction.DOWNGRADED
     if report.unsupported_quotes:
         return GroundingAction.DOWNGRADED
-    if report.sentences and len(report.uncited_sentences) > report.sentences / 2:
+    if report.sentences and len(report.uncited_sentences) > report.sentences * TUNING.max_uncited_share:
         return GroundingAction.DOWNGRADED
     if report.invalid_citations:
         return GroundingAction.REPAIRED

@@ -27,8 +27,7 @@ from assistant.store import (
     conditions,
     point_id,
 )
-
-_BATCH = 256
+from assistant.tuning import TUNING
 
 
 def _condition(c: Condition) -> models.FieldCondition:
@@ -122,7 +121,7 @@ class ClientStore:
         )
 
     def upsert(self, points: list[ChunkPoint]) -> None:
-        for start in range(0, len(points), _BATCH):
+        for start in range(0, len(points), TUNING.store_batch):
             batch = [
                 models.PointStruct(
                     id=point_id(p.chunk_id),
@@ -132,7 +131,7 @@ class ClientStore:
                     },
                     payload=dict(p.payload),
                 )
-                for p in points[start : start + _BATCH]
+                for p in points[start : start + TUNING.store_batch]
             ]
             self.client.upsert(self.name, batch, wait=True)
 
@@ -207,7 +206,7 @@ class ClientStore:
                 self.name,
                 prefetch=[self._prefetch(leg, exact) for leg in legs],
                 query=models.RrfQuery(
-                    rrf=models.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights)
+                    rrf=models.Rrf(k=TUNING.rrf_k, weights=None if len(set(weights)) == 1 else weights)
                 ),
                 limit=limit,
                 with_payload=True,

@@ -28,9 +28,9 @@ from assistant.store import (
     conditions,
     point_id,
 )
+from assistant.tuning import TUNING
 
 _META = "dalil-index.json"
-_BATCH = 256
 # Filtered HNSW search loses neighbours when the filter combines fields (audience + language +
 # validity keeps ~20 % of the points): filtered dense recall@10 0.54-0.64 at 100k chunks, 0.99 with
 # ACORN for ~10 ms more (benchmarks/scale.py). Small collections are brute force and never use it.
@@ -118,7 +118,7 @@ class EdgeStore:
 
     # -- writes ----------------------------------------------------------
     def upsert(self, points: list[ChunkPoint]) -> None:
-        for start in range(0, len(points), _BATCH):
+        for start in range(0, len(points), TUNING.store_batch):
             batch = [
                 qe.Point(
                     point_id(p.chunk_id),
@@ -128,7 +128,7 @@ class EdgeStore:
                     },
                     dict(p.payload),
                 )
-                for p in points[start : start + _BATCH]
+                for p in points[start : start + TUNING.store_batch]
             ]
             self.shard.update(qe.UpdateOperation.upsert_points(batch))
 
@@ -194,7 +194,7 @@ class EdgeStore:
             req = qe.QueryRequest(
                 limit=limit,
                 prefetches=[self._prefetch(leg, exact) for leg in legs],
-                query=qe.Fusion.Rrf(k=60, weights=None if len(set(weights)) == 1 else weights),  # type: ignore[arg-type]
+                query=qe.Fusion.Rrf(k=TUNING.rrf_k, weights=None if len(set(weights)) == 1 else weights),  # type: ignore[arg-type]
                 with_payload=True,
             )
         return [

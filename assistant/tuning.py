@@ -1,0 +1,289 @@
+"""Every calibrated or arbitrary number Dalil's behaviour depends on, in one place, each with its
+origin: measured on what, taken from which paper or convention, or set by hand.
+
+Code reads them from `TUNING` (or from `Settings.tuning`, which applies the overrides an operator
+may set through DALIL_* variables; see `Settings`). `docs/tuning.md` is rendered from this module
+(`python -m assistant.tuning`), and a test keeps the two identical. A number that is not a
+protocol constant or a pure display choice belongs here: if you add one, give it an origin.
+
+The evaluation report prints the margins the refusal calibration depends on (lowest relevance
+among answerable questions, highest among unanswerable ones, per language), so a calibration
+that stops holding is seen rather than trusted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def tuned(value: Any, origin: str, group: str) -> Any:
+    """A tuning field: its default value, where it comes from, and the subsystem it belongs to."""
+    if isinstance(value, dict):
+        frozen = dict(value)
+        return field(default_factory=lambda: dict(frozen), metadata={"origin": origin, "group": group})
+    return field(default=value, metadata={"origin": origin, "group": group})
+
+
+_DEV = "dev.jsonl (40 questions, ../shared/corpora/eval)"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    # ---------------------------------------------------------------- refusal
+    min_similarity: dict[str, float] = tuned(
+        {"multilingual-e5-small-q4": 0.833, "use-multilingual-v3": 0.30},
+        f"Cosine of the question with its closest visible chunk below which Dalil refuses, per dense "
+        f"encoder. e5: {_DEV}: every answerable question (cross-lingual included) scores >= 0.839, the "
+        "off-corpus passport-fee question 0.826; the threshold sits between. USE v3: set by hand on the "
+        "same set, not recalibrated. Override: DALIL_REFUSAL_THRESHOLD.",
+        "refusal",
+    )
+    cited_subject_min_words: int = tuned(
+        3,
+        f"A question's subject is 'governed by a cited but unindexed text' when at least this many "
+        f"consecutive content words of the question appear in that text's title as the passages cite it. "
+        f"Set by hand on {_DEV} (4/4 unanswerable refused, 0/36 answerable).",
+        "refusal",
+    )
+    cited_title_chars: int = tuned(
+        200,
+        "How far after a cited law number its title is read. Arbitrary: longer than any title in the corpus.",
+        "refusal",
+    )
+    # ---------------------------------------------------------------- retrieval
+    rrf_k: int = tuned(
+        60,
+        "Reciprocal rank fusion constant: Cormack, Clarke & Buettcher, SIGIR 2009; Qdrant's own default. "
+        "Used by the engines' fusion and by the reference boost's merge.",
+        "retrieval",
+    )
+    cross_language_weight: float = tuned(
+        0.2,
+        f"Weight of the dense and glossary legs restricted to a language other than the question's. "
+        f"{_DEV}: 0.1-0.2 equally good, 1.0 loses 0.06 excerpt recall@5. Override: "
+        "DALIL_CROSS_LANGUAGE_WEIGHT.",
+        "retrieval",
+    )
+    candidates_per_result: int = tuned(
+        4,
+        "Candidates fetched per result asked (pool = k x this, at least min_candidates). Arbitrary.",
+        "retrieval",
+    )
+    min_candidates: int = tuned(
+        30, "Smallest candidate pool, so that re-ranking steps have room. Arbitrary.", "retrieval"
+    )
+    min_leg_depth: int = tuned(
+        50, "Each fused leg fetches at least this many hits before fusion. Arbitrary.", "retrieval"
+    )
+    named_text_weight: float = tuned(
+        1.5,
+        f"RRF weight of the ranking inside a text the question names, against 1.0 for the global ranking. "
+        f"Set by hand on the named-text questions of {_DEV}.",
+        "retrieval",
+    )
+    exact_reference_bonus: float = tuned(
+        1.0,
+        "Added to the fused score of chunks matching both the named text and the named article: larger "
+        "than any RRF score (<= 2/(rrf_k+1)), so they always come first. Convention.",
+        "retrieval",
+    )
+    exact_reference_limit: int = tuned(
+        10, "How many chunks of a named text and article are lifted. Arbitrary.", "retrieval"
+    )
+    not_in_force_demotion: float = tuned(
+        3.5,
+        "A text not in force on the asked date moves this many ranks down (and never above its "
+        "successor). Set by hand; the superseded SMIG decree of the corpus test exercises it.",
+        "retrieval",
+    )
+    parallel_lookup_results: int = tuned(
+        10, "Results for which the same article in the parallel text is looked up. Arbitrary.", "retrieval"
+    )
+    max_query_chars: int = tuned(
+        4000, "Longest accepted question. Arbitrary (about 600 words; longer is not a question).", "retrieval"
+    )
+    max_k: int = tuned(100, "Most results one search may ask for. Arbitrary.", "retrieval")
+    query_cache_size: int = tuned(
+        512,
+        "Memoised query embeddings per process (a question is embedded for retrieval and again for the "
+        "relevance check; agents repeat questions). 512 x 384 floats = 0.8 MB. Arbitrary.",
+        "retrieval",
+    )
+    top_k: int = tuned(8, "Results retrieved for an answer. Arbitrary. Override: DALIL_TOP_K.", "retrieval")
+    context_k: int = tuned(
+        5,
+        "Passages given to the model (and so citable). Matches the @5 of the retrieval targets. "
+        "Override: DALIL_CONTEXT_K.",
+        "retrieval",
+    )
+    # ---------------------------------------------------------------- sparse (BM25-style)
+    bm25_k1: float = tuned(
+        1.2, "BM25 term-frequency saturation: Robertson & Zaragoza (2009), the usual default.", "sparse"
+    )
+    bm25_b: float = tuned(
+        0.75, "BM25 length normalisation: Robertson & Zaragoza (2009), the usual default.", "sparse"
+    )
+    bm25_avg_len: float = tuned(
+        150.0,
+        "Average document length in terms for the length normalisation (documents are encoded one at a "
+        "time, so it is fixed, not computed): about one article chunk of ~1,000 characters. Set by hand, "
+        "part of the sparse encoder's identity (changing it needs `dalil ingest --rebuild`).",
+        "sparse",
+    )
+    # ---------------------------------------------------------------- answers
+    extractive_quotes: int = tuned(
+        3, "Passages quoted by an extractive answer. Arbitrary (readable on one screen).", "answers"
+    )
+    excerpt_chars: int = tuned(
+        480,
+        "Target length of a quoted excerpt (whole lines). Arbitrary: about three sentences of an article.",
+        "answers",
+    )
+    excerpt_overflow: float = tuned(
+        1.5, "An excerpt made of one long line is cut at excerpt_chars x this. Arbitrary.", "answers"
+    )
+    follow_up_max_words: int = tuned(
+        8,
+        "Without a model, a question of at most this many words after an earlier one inherits its "
+        "subject. Arbitrary; not measured on follow-up pairs yet.",
+        "answers",
+    )
+    history_turns: int = tuned(
+        6, "Conversation turns kept for a follow-up. Arbitrary. Override: DALIL_HISTORY_TURNS.", "answers"
+    )
+    rewrite_turn_chars: int = tuned(
+        500,
+        "Characters of each earlier turn shown to the model that rewrites a follow-up. Arbitrary.",
+        "answers",
+    )
+    rewrite_max_chars: int = tuned(
+        500, "A rewritten follow-up longer than this (or shorter than 6) is ignored. Arbitrary.", "answers"
+    )
+    stream_piece_chars: int = tuned(
+        40,
+        "Characters per streamed piece of an extractive answer (it is complete at once). Display.",
+        "answers",
+    )
+    # ---------------------------------------------------------------- grounding
+    uncited_sentence_min_words: int = tuned(
+        6,
+        "A sentence of a model answer with at least this many words needs a citation (shorter ones are "
+        "transitions). Arbitrary.",
+        "grounding",
+    )
+    max_uncited_share: float = tuned(
+        0.5,
+        "A model answer with more than this share of uncited sentences is replaced. Convention: a majority.",
+        "grounding",
+    )
+    quote_min_chars: int = tuned(
+        15,
+        "Quoted text at least this long must be found verbatim in the cited source. Arbitrary.",
+        "grounding",
+    )
+    # ---------------------------------------------------------------- languages
+    arabic_script_share: float = tuned(
+        0.5, "Share of Arabic letters above which a text is Arabic. Convention: a majority.", "languages"
+    )
+    arabizi_min_words: int = tuned(
+        2, "Darija words in Latin script needed to call a question Arabizi. Arbitrary.", "languages"
+    )
+    # ---------------------------------------------------------------- ingestion
+    chunk_max_chars: int = tuned(
+        1500,
+        "Longest chunk; longer articles are split in overlapping parts. Arbitrary, kept inside e5's "
+        "512-token window (1,500 characters of French is about 400 tokens). Override: DALIL_CHUNK_MAX_CHARS.",
+        "ingestion",
+    )
+    chunk_overlap_chars: int = tuned(
+        200,
+        "Overlap between parts of a long article. Arbitrary. Override: DALIL_CHUNK_OVERLAP_CHARS.",
+        "ingestion",
+    )
+    embed_batch: int = tuned(
+        64,
+        "Passages per embedding call. Arbitrary; the ingest benchmark (benchmarks/run.py) measures the "
+        "pipeline at this size against the bare encoder. Override: DALIL_EMBED_BATCH.",
+        "ingestion",
+    )
+    store_batch: int = tuned(256, "Points per upsert request to a Qdrant engine. Arbitrary.", "ingestion")
+    min_page_chars: int = tuned(
+        25,
+        "A PDF page with fewer text-layer characters is OCR'd. Arbitrary (the scanned Constitution has none).",
+        "ingestion",
+    )
+    max_pages: int = tuned(
+        2000, "Largest PDF accepted. Arbitrary (the Code du travail has ~200 pages).", "ingestion"
+    )
+    furniture_page_share: float = tuned(
+        0.4,
+        "A first or last line repeated on at least this share of pages (and on 3 pages) is a running "
+        "header or footer and is removed. Set by hand on the corpus' PDFs.",
+        "ingestion",
+    )
+    ocr_dpi: int = tuned(
+        300,
+        "Rendering resolution for OCR: Tesseract's documentation asks for at least 300 dpi. Override: DALIL_OCR_DPI.",
+        "ingestion",
+    )
+    # ---------------------------------------------------------------- evaluation
+    eval_k: int = tuned(
+        5, "Cut-off of the headline retrieval metrics (recall@5, hit@5). Convention.", "evaluation"
+    )
+    fuzzy_min_chars: int = tuned(
+        25,
+        "Reference excerpts at least this long may match a chunk fuzzily (Arabic PDFs gain and lose "
+        "spaces). Arbitrary.",
+        "evaluation",
+    )
+    fuzzy_threshold: float = tuned(
+        90.0, "rapidfuzz partial-ratio needed for a fuzzy excerpt match. Arbitrary.", "evaluation"
+    )
+    gate_tolerance: float = tuned(
+        0.02,
+        "Drop of a headline metric the regression gate accepts against its baseline. Arbitrary.",
+        "evaluation",
+    )
+
+    def min_similarity_for(self, encoder: str) -> float:
+        """The refusal threshold for a dense encoder ("*": an operator's override for any encoder)."""
+        return self.min_similarity.get(encoder, self.min_similarity.get("*", 0.0))
+
+    def replace(self, **changes: Any) -> Tuning:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+TUNING = Tuning()
+
+
+def entries() -> list[tuple[str, str, Any, str]]:
+    """(group, name, value, origin) of every tuning field, in declaration order."""
+    return [
+        (f.metadata["group"], f.name, getattr(TUNING, f.name), f.metadata["origin"])
+        for f in dataclasses.fields(Tuning)
+    ]
+
+
+def markdown(render: Callable[[Any], str] = repr) -> str:
+    """docs/tuning.md."""
+    lines = [
+        "# Tuning: every calibrated or arbitrary number, with its origin",
+        "",
+        "Rendered from `assistant/tuning.py` by `python -m assistant.tuning > docs/tuning.md`; "
+        "a test keeps this page identical to the code.",
+        "",
+    ]
+    group = None
+    for g, name, value, origin in entries():
+        if g != group:
+            lines += ["", f"## {g}", "", "| name | value | origin |", "|---|---|---|"]
+            group = g
+        lines.append(f"| `{name}` | `{render(value)}` | {origin} |")
+    return "\n".join(lines).strip() + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
