@@ -32,6 +32,12 @@ _ARABIZI_DIGIT_WORD = re.compile(r"\b[a-z]*[23579][a-z]+\b|\b[a-z]+[23579][a-z]*
 _FR_ACCENTS = re.compile("[àâçéèêëîïôùûœ]")
 
 
+# The languages Dalil answers in, and searches. The one list: prompts, glossary, stemmers, the
+# interface and evaluation sets all have exactly these.
+LANGUAGES = ("fr", "ar", "en")
+DEFAULT_LANGUAGE = "fr"  # the administration's Latin-script language: Arabizi and unknown text
+
+
 @dataclass(frozen=True)
 class Detected:
     language: str  # fr | ar | en
@@ -40,20 +46,20 @@ class Detected:
 
 def detect(text: str) -> Detected:
     if not text.strip():
-        return Detected("fr")
+        return Detected(DEFAULT_LANGUAGE)
     if arabic_ratio(text) >= TUNING.arabic_script_share:
         return Detected("ar", "darija" if _is_darija_arabic(text) else None)
     words = [w.lower() for w in _WORD.findall(text)]
     if not words:
-        return Detected("fr")
+        return Detected(DEFAULT_LANGUAGE)
     arabizi = sum(1 for w in words if w in _ARABIZI) + len(_ARABIZI_DIGIT_WORD.findall(text.lower()))
     fr = sum(1 for w in words if w in _FR) + 2 * len(_FR_ACCENTS.findall(text.lower()))
     en = sum(1 for w in words if w in _EN)
     if arabizi >= TUNING.arabizi_min_words and arabizi > max(fr, en) / 2:
-        return Detected("fr", "arabizi")
+        return Detected(DEFAULT_LANGUAGE, "arabizi")
     if en > fr:
         return Detected("en")
-    return Detected("fr")
+    return Detected(DEFAULT_LANGUAGE)
 
 
 _DARIJA_MARKERS = ("واش", "كيفاش", "شنو", "علاش", "بغيت", "ديال", "دابا", "فين", "خاص", "كاين", "ماشي")

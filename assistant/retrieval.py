@@ -13,7 +13,7 @@ from assistant.corpus import load_collections
 from assistant.dates import FAR_FUTURE, date_int, parse_date
 from assistant.errors import QueryError
 from assistant.index import Index
-from assistant.language import detect
+from assistant.language import LANGUAGES, detect
 from assistant.lexicon import translations
 from assistant.modes import Audience, SearchMode, parse_audience
 from assistant.payload import ChunkPayload, as_payload
@@ -187,7 +187,7 @@ class Retriever:
     def _languages(self) -> set[str]:
         if self._present_languages is None:
             self._present_languages = {
-                lang for lang in ("fr", "ar", "en") if self.index.store.count(Where(languages=[lang])) > 0
+                lang for lang in LANGUAGES if self.index.store.count(Where(languages=[lang])) > 0
             }
         return self._present_languages
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import DatasetError
+from assistant.language import LANGUAGES
 
 KINDS = {"factual", "procedural", "multi-hop", "unanswerable", "cross-lingual"}
-LANGUAGES = {"fr", "ar", "en"}
 
 
 @dataclass

@@ -11,6 +11,7 @@ import math
 import warnings
 from typing import Any
 
+from assistant.endpoints import openai_base_url
 from assistant.offline import enforce_offline_env
 
 enforce_offline_env()
@@ -111,11 +112,7 @@ def judge_scores(
         ResponseRelevancy,
     )
 
-    base_url = (
-        (judge_url.rstrip("/") + "/v1")
-        if judge_url and not judge_url.rstrip("/").endswith("/v1")
-        else judge_url
-    )
+    base_url = openai_base_url(judge_url) if judge_url else None
     kwargs: dict[str, Any] = {
         "model": judge_model,
         "api_key": api_key or "none",

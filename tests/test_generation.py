@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from assistant.answer import Assistant
-from assistant.messages import FinalEvent
 from assistant.errors import LLMError
 from assistant.generation.chat import MistralChat
 from assistant.generation.server import LlamaServer, bundled_test_gguf
 from assistant.index import Index
+from assistant.messages import FinalEvent
 from assistant.retrieval import Retriever
 
 pytestmark = pytest.mark.integration

@@ -15,89 +15,19 @@ from ingest.sync import Syncer
 from ui import state
 from ui.i18n import t
 
-LABELS = {
-    "fr": {
-        "upload": "Ajouter des documents",
-        "collection": "Collection",
-        "new_collection": "Nouvelle collection",
-        "index": "Indexer",
-        "registry": "Registre des documents",
-        "reindex_all": "Tout ré-indexer",
-        "reindex": "Ré-indexer",
-        "withdraw": "Retirer",
-        "edit": "Métadonnées",
-        "save": "Enregistrer et ré-indexer",
-        "title": "Titre",
-        "reference": "Référence officielle",
-        "from": "En vigueur du",
-        "until": "au",
-        "supersedes": "Remplace (chemins)",
-        "superseded_by": "Remplacé par",
-        "document": "Document",
-        "done": "Terminé",
-        "running": "Indexation en cours…",
-    },
-    "ar": {
-        "upload": "إضافة وثائق",
-        "collection": "المجموعة",
-        "new_collection": "مجموعة جديدة",
-        "index": "فهرسة",
-        "registry": "سجل الوثائق",
-        "reindex_all": "إعادة فهرسة الكل",
-        "reindex": "إعادة الفهرسة",
-        "withdraw": "سحب",
-        "edit": "البيانات الوصفية",
-        "save": "حفظ وإعادة الفهرسة",
-        "title": "العنوان",
-        "reference": "المرجع الرسمي",
-        "from": "ساري من",
-        "until": "إلى",
-        "supersedes": "يحل محل",
-        "superseded_by": "حل محله",
-        "document": "الوثيقة",
-        "done": "تم",
-        "running": "جارية الفهرسة…",
-    },
-    "en": {
-        "upload": "Add documents",
-        "collection": "Collection",
-        "new_collection": "New collection",
-        "index": "Index",
-        "registry": "Document registry",
-        "reindex_all": "Re-index all",
-        "reindex": "Re-index",
-        "withdraw": "Withdraw",
-        "edit": "Metadata",
-        "save": "Save and re-index",
-        "title": "Title",
-        "reference": "Official reference",
-        "from": "In force from",
-        "until": "until",
-        "supersedes": "Supersedes (paths)",
-        "superseded_by": "Superseded by",
-        "document": "Document",
-        "done": "Done",
-        "running": "Indexing…",
-    },
-}
-
-
-def _l(lang: str, key: str) -> str:
-    return LABELS.get(lang, LABELS["fr"])[key]
-
 
 def _run(
     paths: list[Path] | None, collection: str | None = None, force: bool = False, lang: str = "fr"
 ) -> None:
     d = state.dalil()
-    bar = st.progress(0.0, text=_l(lang, "running"))
+    bar = st.progress(0.0, text=t(lang, "running"))
 
     def progress(done: int, total: int, name: str) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{_l(lang, 'running')} {name}")
+        bar.progress(done / total if total else 1.0, text=f"{t(lang, 'running')} {name}")
 
     with d.index.lock:
         report = Syncer(d.settings, d.index, progress=progress).run(paths, collection=collection, force=force)
-    bar.progress(1.0, text=_l(lang, "done"))
+    bar.progress(1.0, text=t(lang, "done"))
     rows = [x.as_dict() for x in report.documents if x.status != "unchanged"]
     st.session_state["last_ingest"] = {"rows": rows, "totals": report.totals}
 
@@ -116,13 +46,13 @@ def admin_page() -> None:
     settings = d.settings
     collections = load_collections(settings.definitions_dir)
     with st.container(border=True):
-        st.subheader(_l(lang, "upload"))
-        names = sorted(collections) + [_l(lang, "new_collection")]
-        choice = st.selectbox(_l(lang, "collection"), names, key="upload_collection")
-        if choice == _l(lang, "new_collection"):
-            choice = st.text_input(_l(lang, "new_collection"), key="upload_new_collection").strip()
+        st.subheader(t(lang, "upload"))
+        names = sorted(collections) + [t(lang, "new_collection")]
+        choice = st.selectbox(t(lang, "collection"), names, key="upload_collection")
+        if choice == t(lang, "new_collection"):
+            choice = st.text_input(t(lang, "new_collection"), key="upload_new_collection").strip()
         files = st.file_uploader("PDF, DOCX, HTML, MD, TXT", accept_multiple_files=True, key="uploads")
-        if st.button(_l(lang, "index"), type="primary", disabled=not files or not choice, key="upload_index"):
+        if st.button(t(lang, "index"), type="primary", disabled=not files or not choice, key="upload_index"):
             target = settings.uploads_dir / choice
             target.mkdir(parents=True, exist_ok=True)
             paths = []
@@ -135,7 +65,7 @@ def admin_page() -> None:
     if last:
         st.dataframe(last["rows"], use_container_width=True, hide_index=True)
         st.caption(str(last["totals"]))
-    st.subheader(_l(lang, "registry"))
+    st.subheader(t(lang, "registry"))
     records = Registry(settings.registry_path).all()
     st.dataframe(
         [
@@ -158,7 +88,7 @@ def admin_page() -> None:
         hide_index=True,
     )
     c1, c2 = st.columns(2)
-    if c1.button(_l(lang, "reindex_all"), key="reindex_all"):
+    if c1.button(t(lang, "reindex_all"), key="reindex_all"):
         _run(None, lang=lang)
         uploads = settings.uploads_dir
         if uploads.exists():
@@ -167,13 +97,13 @@ def admin_page() -> None:
     active = [r for r in records if r.status != "removed"]
     if not active:
         return
-    doc = c2.selectbox(_l(lang, "document"), [r.doc_id for r in active], key="doc_select")
+    doc = c2.selectbox(t(lang, "document"), [r.doc_id for r in active], key="doc_select")
     rec = next(r for r in active if r.doc_id == doc)
     b1, b2 = st.columns(2)
-    if b1.button(_l(lang, "reindex"), key="reindex_one"):
+    if b1.button(t(lang, "reindex"), key="reindex_one"):
         _run([Path(rec.path)], collection=rec.collection, force=True, lang=lang)
         st.rerun()
-    if b2.button(_l(lang, "withdraw"), key="withdraw"):
+    if b2.button(t(lang, "withdraw"), key="withdraw"):
         with d.index.lock:
             Syncer(settings, d.index).remove(rec.doc_id)
         st.rerun()
@@ -181,15 +111,15 @@ def admin_page() -> None:
     name = Path(rec.path).name
     meta = coll.documents.get(name) or DocumentMeta()
     with st.form("metadata"):
-        st.markdown(f"**{_l(lang, 'edit')}** — `{rec.doc_id}`")
-        title = st.text_input(_l(lang, "title"), meta.title or rec.title or "")
-        reference = st.text_input(_l(lang, "reference"), meta.reference or "")
+        st.markdown(f"**{t(lang, 'edit')}** — `{rec.doc_id}`")
+        title = st.text_input(t(lang, "doc_title"), meta.title or rec.title or "")
+        reference = st.text_input(t(lang, "reference"), meta.reference or "")
         c3, c4 = st.columns(2)
-        start = c3.date_input(_l(lang, "from"), meta.in_force_from, min_value=dt.date(1900, 1, 1))
-        until = c4.date_input(_l(lang, "until"), meta.in_force_until, min_value=dt.date(1900, 1, 1))
-        supersedes = st.text_input(_l(lang, "supersedes"), ", ".join(meta.supersedes))
-        superseded_by = st.text_input(_l(lang, "superseded_by"), meta.superseded_by or "")
-        if st.form_submit_button(_l(lang, "save")):
+        start = c3.date_input(t(lang, "from"), meta.in_force_from, min_value=dt.date(1900, 1, 1))
+        until = c4.date_input(t(lang, "until"), meta.in_force_until, min_value=dt.date(1900, 1, 1))
+        supersedes = st.text_input(t(lang, "supersedes"), ", ".join(meta.supersedes))
+        superseded_by = st.text_input(t(lang, "superseded_by"), meta.superseded_by or "")
+        if st.form_submit_button(t(lang, "save")):
             meta.title, meta.reference = title or None, reference or None
             meta.in_force_from, meta.in_force_until = start or None, until or None
             meta.supersedes = [s.strip() for s in supersedes.split(",") if s.strip()]

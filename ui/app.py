@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from assistant.language import LANGUAGES
 from assistant.offline import enforce_offline_env
 
 enforce_offline_env()
@@ -17,12 +18,11 @@ state.init_session()
 st.markdown(f"<style>{state.css()}</style>", unsafe_allow_html=True)
 
 with st.sidebar:
-    labels: dict[str, str] = {"fr": "Français", "ar": "العربية", "en": "English"}
     st.session_state.lang = st.selectbox(
         t(st.session_state.lang, "lang"),
-        list(labels),
-        format_func=lambda code: labels[code],
-        index=list(labels).index(st.session_state.lang),
+        LANGUAGES,
+        format_func=lambda code: t(code, "language_name"),
+        index=LANGUAGES.index(st.session_state.lang),
         key="lang_select",
     )
 lang = st.session_state.lang

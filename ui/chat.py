@@ -13,26 +13,9 @@ from assistant.errors import DalilError
 from assistant.messages import FinalEvent, MetaEvent, ResetEvent, TokenEvent
 from assistant.modes import AnswerMode, Audience
 from ui import state
-from ui.i18n import REASON_CODES, t
+from ui.i18n import REASON_CODES, examples, t
 
 _CITE = re.compile(r"\[(\d+)\]")
-EXAMPLES = {
-    "fr": [
-        "Quelle est la durée de la période d'essai d'un employé en CDI ?",
-        "Dans quel délai la CNDP délivre-t-elle le récépissé d'une déclaration ?",
-        "Quel est le SMIG horaire depuis le 1er janvier 2026 ?",
-    ],
-    "ar": [
-        "ما هي مدة إجازة الولادة التي تستفيد منها الأجيرة؟",
-        "ما هي إجراءات التصريح بتأسيس جمعية؟",
-        "ما هي مدة صلاحية جواز السفر البيومتري؟",
-    ],
-    "en": [
-        "How long is the probation period for a permanent employee?",
-        "Is a child born to a Moroccan mother Moroccan?",
-        "How much overtime pay is due under the Labour Code?",
-    ],
-}
 
 
 def _dir(language: str | None) -> str:
@@ -179,7 +162,7 @@ def chat_page() -> None:
     if not st.session_state.messages and not question:
         st.markdown(f"**{t(lang, 'examples')}**")
         cols = st.columns(3)
-        for i, (col, example) in enumerate(zip(cols, EXAMPLES.get(lang, EXAMPLES["fr"]), strict=False)):
+        for i, (col, example) in enumerate(zip(cols, examples(lang), strict=False)):
             if col.button(example, key=f"example-{i}", use_container_width=True):
                 question = example
     if not question:

@@ -1,129 +1,39 @@
-"""Interface strings in French, Arabic and English."""
+"""Interface strings in French, Arabic and English: one table (ui/strings.yaml), one lookup."""
 
 from __future__ import annotations
 
-STRINGS: dict[str, dict[str, str]] = {
-    "fr": {
-        "title": "Dalil — l'assistant des textes officiels",
-        "subtitle": "Réponses tirées des seuls textes officiels, avec l'article exact.",
-        "chat": "Assistant",
-        "admin": "Documents",
-        "quality": "Qualité",
-        "ask": "Posez votre question (français, العربية, English)…",
-        "new": "Nouvelle conversation",
-        "lang": "Langue de l'interface",
-        "audience": "Profil",
-        "citizen": "Citoyen",
-        "agent": "Agent public",
-        "advanced": "Options avancées",
-        "date": "Textes en vigueur au",
-        "collections": "Collections",
-        "mode_llm": "Modèle",
-        "mode_extractive": "Extractif (sans modèle)",
-        "sources": "Sources",
-        "open": "Ouvrir le document à la page",
-        "reference": "Référence officielle",
-        "page": "page",
-        "not_in_force": "Texte non en vigueur à cette date",
-        "feedback": "Cette réponse vous a-t-elle aidé ?",
-        "reason": "Raison",
-        "comment": "Commentaire (facultatif)",
-        "send": "Envoyer",
-        "thanks": "Merci, votre avis est enregistré.",
-        "reasons": "incorrecte|incomplète|source manquante|autre",
-        "signin": "Connexion agent",
-        "user": "Identifiant",
-        "password": "Mot de passe",
-        "signin_btn": "Se connecter",
-        "signout": "Se déconnecter",
-        "bad_credentials": "Identifiant ou mot de passe incorrect.",
-        "agent_only": "Cet espace est réservé aux agents connectés.",
-        "refused": "Hors du champ des textes indexés",
-        "examples": "Exemples de questions",
-        "empty_index": "Aucun texte n'est encore indexé : lancez `dalil ingest` ou ajoutez des documents dans l'espace Documents.",
-    },
-    "ar": {
-        "title": "دليل — مساعد النصوص الرسمية",
-        "subtitle": "أجوبة مستمدة من النصوص الرسمية وحدها، مع المادة بالضبط.",
-        "chat": "المساعد",
-        "admin": "الوثائق",
-        "quality": "الجودة",
-        "ask": "اكتب سؤالك (العربية، français، English)…",
-        "new": "محادثة جديدة",
-        "lang": "لغة الواجهة",
-        "audience": "الصفة",
-        "citizen": "مواطن",
-        "agent": "موظف عمومي",
-        "advanced": "خيارات متقدمة",
-        "date": "النصوص السارية بتاريخ",
-        "collections": "المجموعات",
-        "mode_llm": "النموذج",
-        "mode_extractive": "استخراجي (بدون نموذج)",
-        "sources": "المصادر",
-        "open": "فتح الوثيقة في الصفحة",
-        "reference": "المرجع الرسمي",
-        "page": "صفحة",
-        "not_in_force": "نص غير ساري المفعول في هذا التاريخ",
-        "feedback": "هل أفادك هذا الجواب؟",
-        "reason": "السبب",
-        "comment": "تعليق (اختياري)",
-        "send": "إرسال",
-        "thanks": "شكرا، تم تسجيل رأيك.",
-        "reasons": "خاطئ|ناقص|مصدر مفقود|آخر",
-        "signin": "دخول الموظفين",
-        "user": "اسم المستخدم",
-        "password": "كلمة المرور",
-        "signin_btn": "دخول",
-        "signout": "خروج",
-        "bad_credentials": "اسم المستخدم أو كلمة المرور غير صحيحة.",
-        "agent_only": "هذا الفضاء مخصص للموظفين المسجلين.",
-        "refused": "خارج نطاق النصوص المفهرسة",
-        "examples": "أمثلة على الأسئلة",
-        "empty_index": "لم تتم فهرسة أي نص بعد: شغل `dalil ingest` أو أضف وثائق في فضاء الوثائق.",
-    },
-    "en": {
-        "title": "Dalil — the official texts assistant",
-        "subtitle": "Answers from the official texts only, with the exact article.",
-        "chat": "Assistant",
-        "admin": "Documents",
-        "quality": "Quality",
-        "ask": "Ask your question (English, français, العربية)…",
-        "new": "New conversation",
-        "lang": "Interface language",
-        "audience": "Profile",
-        "citizen": "Citizen",
-        "agent": "Public agent",
-        "advanced": "Advanced options",
-        "date": "Texts in force on",
-        "collections": "Collections",
-        "mode_llm": "Model",
-        "mode_extractive": "Extractive (no model)",
-        "sources": "Sources",
-        "open": "Open the document at page",
-        "reference": "Official reference",
-        "page": "page",
-        "not_in_force": "Text not in force on this date",
-        "feedback": "Did this answer help you?",
-        "reason": "Reason",
-        "comment": "Comment (optional)",
-        "send": "Send",
-        "thanks": "Thank you, your feedback is saved.",
-        "reasons": "wrong|incomplete|source missing|other",
-        "signin": "Agent sign-in",
-        "user": "User name",
-        "password": "Password",
-        "signin_btn": "Sign in",
-        "signout": "Sign out",
-        "bad_credentials": "Wrong user name or password.",
-        "agent_only": "This area is for signed-in agents.",
-        "refused": "Outside the indexed texts",
-        "examples": "Example questions",
-        "empty_index": "No text is indexed yet: run `dalil ingest` or add documents in the Documents area.",
-    },
-}
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+from assistant.language import DEFAULT_LANGUAGE, LANGUAGES
 
 REASON_CODES = ["wrong", "incomplete", "source_missing", "other"]
 
 
-def t(lang: str, key: str) -> str:
-    return STRINGS.get(lang, STRINGS["fr"]).get(key) or STRINGS["fr"][key]
+@lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(files("ui").joinpath("strings.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+def strings() -> dict[str, dict[str, str]]:
+    """key -> {language: text} for every interface string."""
+    table: dict[str, dict[str, str]] = _table()["strings"]
+    return table
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The interface string `key` in `lang` (French when the language is not an interface language),
+    with `{name}` placeholders filled from `values`."""
+    entry = strings()[key]
+    text = entry.get(lang if lang in LANGUAGES else DEFAULT_LANGUAGE) or entry[DEFAULT_LANGUAGE]
+    return text.format(**values) if values else text
+
+
+def examples(lang: str) -> list[str]:
+    """The example questions of the welcome screen."""
+    table: dict[str, list[str]] = _table()["examples"]
+    return table.get(lang) or table[DEFAULT_LANGUAGE]

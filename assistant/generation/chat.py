@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from assistant.endpoints import server_root
 from assistant.errors import ConfigError, LLMError
 from assistant.settings import Settings
 
@@ -32,8 +33,7 @@ class MistralChat:
     ) -> None:
         from mistralai.client import Mistral
 
-        if server_url and server_url.rstrip("/").endswith("/v1"):
-            server_url = server_url.rstrip("/")[:-3]  # the SDK appends /v1/chat/completions itself
+        server_url = server_root(server_url) if server_url else None
         self.name = model
         self.server_url = server_url
         self._timeout_ms = int(timeout_s * 1000)

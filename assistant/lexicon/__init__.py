@@ -9,9 +9,8 @@ from importlib.resources import files
 
 import yaml
 
+from assistant.language import LANGUAGES as LANGS
 from assistant.textnorm import fold
-
-LANGS = ("fr", "ar", "en")
 
 
 @lru_cache(maxsize=1)
