@@ -77,10 +77,6 @@ class SearchResponse:
     timings_ms: dict[str, float] = field(default_factory=dict)
     date: str | None = None
 
-    @property
-    def top_score(self) -> float:
-        return self.results[0].score if self.results else 0.0
-
 
 class Retriever:
     def __init__(self, index: Index, reranker: Reranker | None = None) -> None:
@@ -114,7 +110,6 @@ class Retriever:
         collections: list[str] | None = None,
         languages: list[str] | None = None,
         audience: Audience | str = Audience.PUBLIC,
-        doc_ids: list[str] | None = None,
         exclude_superseded: bool = False,
         mode: SearchMode = SearchMode.HYBRID,
     ) -> SearchResponse:
@@ -147,7 +142,6 @@ class Retriever:
             collections=collections,
             languages=languages,
             audiences=[Audience.PUBLIC.value] if audience == Audience.PUBLIC else None,
-            doc_ids=doc_ids,
             in_force_on=date_int(on) if exclude_superseded else None,
         )
         refs = find_references(text, self.known_laws)

@@ -92,9 +92,6 @@ class SparseEncoder:
         items = sorted(counts.items())
         return SparseVector([i for i, _ in items], [tf * (k1 + 1) / (tf + norm) for _, tf in items])
 
-    def encode_query(self, text: str, language: str, extra_languages: tuple[str, ...] = ()) -> SparseVector:
-        ids: set[int] = set()
-        for lang in (language, *extra_languages):
-            ids.update(_term_id(t) for t in terms(text, lang))
-        items = sorted(ids)
+    def encode_query(self, text: str, language: str) -> SparseVector:
+        items = sorted({_term_id(t) for t in terms(text, language)})
         return SparseVector(items, [1.0] * len(items))

@@ -30,10 +30,6 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", text)
 
 
-def has_arabic(text: str) -> bool:
-    return bool(_ARABIC.search(text))
-
-
 def arabic_ratio(text: str) -> float:
     letters = [c for c in text if c.isalpha()]
     if not letters:

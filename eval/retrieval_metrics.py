@@ -32,7 +32,6 @@ class RetrievalScores:
     source_hit: float
     mrr: float
     ndcg10: float
-    first_hit_rank: int | None
 
 
 def score_ranking(
@@ -51,4 +50,4 @@ def score_ranking(
     ideal_n = min(len(ctx_keys), 10)
     idcg = sum(1 / math.log2(i + 2) for i in range(ideal_n))
     ndcg = dcg / idcg if idcg else 0.0
-    return RetrievalScores(recall, hit, mrr, min(ndcg, 1.0), first)
+    return RetrievalScores(recall, hit, mrr, min(ndcg, 1.0))

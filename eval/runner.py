@@ -16,10 +16,11 @@ from assistant.modes import AnswerMode
 from assistant.prompts import prompt_version
 from assistant.service import Dalil
 from assistant.settings import Settings
-from assistant.textnorm import match_key
+from assistant.textnorm import contains_excerpt
 from assistant.tuning import TUNING
 from eval.dataset import Sample, dataset_hash, load_dataset
 from eval.history import History, git_commit, now_id
+from eval.ragas_metrics import JUDGED, NON_LLM
 from eval.retrieval_metrics import score_ranking
 
 HEADLINE = (
@@ -42,8 +43,7 @@ def answer_language(answer: str, fallback: str) -> str:
 
 
 def citation_valid(citation: dict[str, Any]) -> bool:
-    excerpt = match_key(citation.get("excerpt") or "")
-    return bool(excerpt) and excerpt in match_key(citation.get("text") or "")
+    return contains_excerpt(citation.get("text") or "", citation.get("excerpt") or "")
 
 
 def evaluate_sample(dalil: Dalil, sample: Sample, mode: str) -> dict[str, Any]:
@@ -125,17 +125,7 @@ def aggregate(items: list[dict[str, Any]]) -> dict[str, Any]:
         else None,
         "language_match": _mean([1.0 if it["language_match"] else 0.0 for it in items]),
     }
-    for name in (
-        "non_llm_context_recall",
-        "non_llm_context_precision",
-        "string_similarity",
-        "bleu",
-        "chrf",
-        "faithfulness",
-        "response_relevancy",
-        "llm_context_precision",
-        "factual_correctness",
-    ):
+    for name in (*NON_LLM, *JUDGED):
         values = [it.get("ragas", {}).get(name) for it in items]
         if any(v is not None for v in values) or any(name in it.get("ragas", {}) for it in items):
             metrics[name] = _mean([v for v in values if v is not None])

@@ -260,15 +260,15 @@ class Syncer:
             return DocResult(source, doc_id, status, len(chunks), embedded=embedded)
         except IngestError as exc:
             result.error = str(exc)
-            self._record_failure(doc_id, path, source, coll, str(exc), previous is not None)
+            self._record_failure(doc_id, path, source, coll, str(exc))
             return result
         except Exception as exc:  # one bad file never stops the batch
             result.error = f"unexpected error: {type(exc).__name__}: {exc}"
-            self._record_failure(doc_id, path, source, coll, result.error, previous is not None)
+            self._record_failure(doc_id, path, source, coll, result.error)
             return result
 
     def _record_failure(
-        self, doc_id: str, path: Path, source: str, coll: Collection, error: str, existed: bool
+        self, doc_id: str, path: Path, source: str, coll: Collection, error: str
     ) -> None:
         # a document that was indexed before keeps its last good version searchable
         prev = self.registry.get(doc_id)

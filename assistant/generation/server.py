@@ -24,7 +24,6 @@ class LlamaServer:
         threads: int | None = None,
         api_key: str | None = None,
         alias: str | None = None,
-        embedding: bool = False,
     ) -> None:
         import xllamacpp as xlc
 
@@ -43,7 +42,6 @@ class LlamaServer:
             {alias or path.stem} if isinstance(params.model_alias, set) else (alias or path.stem)
         )
         params.verbosity = 0
-        params.embedding = embedding
         if api_key:
             params.api_keys = [api_key]
         self.alias = alias or path.stem

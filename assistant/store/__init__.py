@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -68,7 +68,6 @@ class Where:
     version: int | None = None
     exclude_version: int | None = None
     in_force_on: int | None = None  # yyyymmdd: drop texts not in force that day
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not any(
