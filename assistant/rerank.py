@@ -9,7 +9,9 @@ from assistant.store import Hit
 
 
 class Reranker(Protocol):
-    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]: ...
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """The same hits, reordered best first (scores may change; no hit added or dropped)."""
+        ...
 
 
 class NoRerank:

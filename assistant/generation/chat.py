@@ -14,11 +14,19 @@ Message = dict[str, str]
 
 
 class ChatModel(Protocol):
-    name: str
+    """A chat model. The one adapter, `MistralChat`, is the official `mistralai` SDK."""
 
-    def complete(self, messages: list[Message]) -> str: ...
+    name: str  # the model name, recorded in every answer and audit entry
 
-    def stream(self, messages: list[Message]) -> Iterator[str]: ...
+    def complete(self, messages: list[Message]) -> str:
+        """The whole reply to `messages` (role/content dicts, system first). Raises LLMError on any
+        failure (timeout, refused key, server down, empty choice), never an SDK exception."""
+        ...
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        """The reply as text deltas, in order; an LLMError may be raised at any point of the
+        iteration (the caller then falls back to an extractive answer)."""
+        ...
 
 
 class MistralChat:

@@ -13,6 +13,7 @@ from assistant.errors import ConfigError, IndexMismatchError
 from assistant.payload import ChunkPayload
 from assistant.settings import Settings
 from assistant.sparse import SparseVector
+from assistant.tuning import TUNING
 
 DENSE = "dense"
 SPARSE = "sparse"
@@ -140,19 +141,32 @@ def basic_legs(dense: Any, sparse: SparseVector | None, where: Where | None, pre
 
 
 class VectorStore(Protocol):
+    """An index of chunks with a dense and a sparse vector each. One adapter per engine:
+    `edge.EdgeStore` (qdrant-edge, in-process) and `client.ClientStore` (qdrant-client: a Qdrant
+    server or cluster, or its local mode). tests/test_stores.py checks that both answer alike."""
+
     def open(self, meta: IndexMeta) -> None:
-        """Create the index or check that it was built with the same encoders."""
+        """Create the index if it does not exist, else check that it was built with the same encoders.
 
-    def stored_meta(self) -> IndexMeta | None: ...
+        Raises IndexMismatchError (rebuild needed) or IndexLockedError (another process holds an
+        embedded index). Must be called once before any other method."""
 
-    def upsert(self, points: list[ChunkPoint]) -> None: ...
+    def stored_meta(self) -> IndexMeta | None:
+        """The encoders the existing index was built with, or None when there is no index yet."""
 
-    def delete(self, where: Where) -> None: ...
+    def upsert(self, points: list[ChunkPoint]) -> None:
+        """Insert or replace these points (keyed by chunk id). Durable once `flush` returns; visible
+        to `count`, `search` and `scroll` as soon as this returns."""
 
-    def count(self, where: Where | None = None) -> int: ...
+    def delete(self, where: Where) -> None:
+        """Delete every point matching `where` (an empty Where is refused by callers, never sent)."""
+
+    def count(self, where: Where | None = None) -> int:
+        """Exact number of points matching `where` (all points when None)."""
 
     def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
-        """Dense vectors already stored for these chunks (so unchanged text is never re-embedded)."""
+        """Dense vectors already stored for these chunks (so unchanged text is never re-embedded);
+        chunks not in the index are absent from the result."""
 
     def query(
         self,
@@ -160,22 +174,27 @@ class VectorStore(Protocol):
         sparse: SparseVector | None,
         where: Where | None,
         limit: int,
-        prefetch: int = 50,
+        prefetch: int = TUNING.min_leg_depth,
     ) -> list[Hit]:
-        """Hybrid when both are given (RRF inside the engine), else single-vector search."""
+        """Hybrid when both are given (RRF inside the engine), else single-vector search; at most
+        `limit` hits, best first, each leg fetching `prefetch` candidates."""
 
     def search(self, legs: list[Leg], limit: int, exact: bool = False) -> list[Hit]:
-        """Several prefetches fused with weighted RRF inside the engine (one leg: plain search).
+        """Several prefetches fused with weighted RRF (k = TUNING.rrf_k) inside the engine (one leg:
+        plain search, its score the raw similarity). Best first, at most `limit` hits.
         exact=True bypasses the approximate index (brute force), for recall measurements."""
 
-    def scroll(self, where: Where | None = None) -> Iterator[ChunkPayload]: ...
+    def scroll(self, where: Where | None = None) -> Iterator[ChunkPayload]:
+        """Every payload matching `where`, in pages; order unspecified."""
 
-    def flush(self) -> None: ...
+    def flush(self) -> None:
+        """Make every write so far durable on disk (a no-op for a server, which persists itself)."""
 
     def optimize(self) -> None:
         """Build the ANN indexes of large segments, merge small ones, vacuum deletions."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the engine (and an embedded index's folder lock). Idempotent."""
 
 
 def open_store(settings: Settings, path: str | None = None) -> VectorStore:

@@ -161,7 +161,7 @@ class ClientStore:
         sparse: SparseVector | None,
         where: Where | None,
         limit: int,
-        prefetch: int = 50,
+        prefetch: int = TUNING.min_leg_depth,
     ) -> list[Hit]:
         return self.search(basic_legs(dense, sparse, where, prefetch), limit)
 

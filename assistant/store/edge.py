@@ -160,7 +160,7 @@ class EdgeStore:
         sparse: SparseVector | None,
         where: Where | None,
         limit: int,
-        prefetch: int = 50,
+        prefetch: int = TUNING.min_leg_depth,
     ) -> list[Hit]:
         return self.search(basic_legs(dense, sparse, where, prefetch), limit)
 
