@@ -229,6 +229,89 @@ class Tuning:
         "Rendering resolution for OCR: Tesseract's documentation asks for at least 300 dpi. Override: DALIL_OCR_DPI.",
         "ingestion",
     )
+    # ---------------------------------------------------------------- layout heuristics (parsing, chunking)
+    furniture_edge_lines: int = tuned(
+        3,
+        "Lines at the top and at the bottom of a page where running headers and footers are looked for. Set by hand on the corpus' PDFs.",
+        "layout",
+    )
+    furniture_min_pages: int = tuned(
+        3,
+        "Fewest pages (and repetitions) for a line to count as a running header or footer. Set by hand.",
+        "layout",
+    )
+    furniture_max_chars: int = tuned(
+        120, "A running header or footer is shorter than this. Set by hand on the corpus' PDFs.", "layout"
+    )
+    watermark_max_letters: int = tuned(
+        8,
+        "Diagonal watermarks extract as short capital runs of at most this many letters ('AF AL A'). Set by hand.",
+        "layout",
+    )
+    page_line_chars: int = tuned(
+        400,
+        "A line at least this long is a whole page extracted as one line (some Arabic texts): it is split "
+        "at inline page marks and article headings. Set by hand on the corpus' Arabic texts; "
+        "tests/test_chunking.py covers it.",
+        "layout",
+    )
+    midline_split_chars: int = tuned(
+        300,
+        "Lines at least this long are searched for article headings inside them. Set by hand (see page_line_chars).",
+        "layout",
+    )
+    heading_max_chars: int = tuned(400, "A heading line is shorter than this. Set by hand.", "layout")
+    level_heading_max_chars: int = tuned(
+        200, "A Livre/Titre/Chapitre heading line is shorter than this. Set by hand.", "layout"
+    )
+    article_title_max_chars: int = tuned(
+        80,
+        "The short title French laws put on the line after 'Article N' is shorter than this. Set by hand.",
+        "layout",
+    )
+    section_title_max_chars: int = tuned(
+        120, "A non-legal document's section title is shorter than this. Set by hand.", "layout"
+    )
+    section_min_chars: int = tuned(
+        300,
+        "A non-legal document's section is closed at the next title only once it holds this much text. Arbitrary.",
+        "layout",
+    )
+    article_number_jump: int = tuned(
+        10,
+        "An article number more than this above the previous one is a misread (a glued footnote number) and "
+        "is repaired. Set by hand on the corpus' Arabic PDFs.",
+        "layout",
+    )
+    glued_number_window: int = tuned(
+        6,
+        "How far above the previous article a number cut from glued digits may be (midline headings). Set by hand.",
+        "layout",
+    )
+    glued_heading_window: int = tuned(
+        3, "The same, stricter, for a heading at the start of a line. Set by hand.", "layout"
+    )
+    chunk_language_min_chars: int = tuned(
+        40,
+        "Chunks shorter than this take the document's language instead of a detection. Arbitrary.",
+        "layout",
+    )
+    language_sample_chars: int = tuned(
+        20000, "Characters of a document read to guess its language. Arbitrary (a few pages).", "layout"
+    )
+    cp1256_arabic_share: float = tuned(
+        0.3,
+        "A text file that is not UTF-8 is read as Windows-1256 when at least this share of its letters "
+        "are then Arabic, else as Windows-1252. Arbitrary.",
+        "layout",
+    )
+    ocr_render_timeout_s: int = tuned(
+        120, "Seconds allowed to render one page for OCR (pdftoppm). Arbitrary.", "ingestion"
+    )
+    ocr_page_timeout_s: int = tuned(
+        300, "Seconds allowed to OCR one page (Tesseract). Arbitrary.", "ingestion"
+    )
+    ocr_workers: int = tuned(2, "Pages OCR'd in parallel: the machine's 2 cores.", "ingestion")
     # ---------------------------------------------------------------- evaluation
     eval_k: int = tuned(
         5, "Cut-off of the headline retrieval metrics (recall@5, hit@5). Convention.", "evaluation"

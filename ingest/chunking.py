@@ -76,9 +76,9 @@ def _segments(lines: list[Line], marker: str) -> list[tuple[str, int, int]]:
 def _fix_sequence(heading: Heading, last: int) -> int:
     if heading.key.isdigit():
         value = int(heading.key)
-        if last == 0 or last < value <= last + 10:
+        if last == 0 or last < value <= last + TUNING.article_number_jump:
             return value
-        fixed = fix_glued_number(heading.key, last, window=3)
+        fixed = fix_glued_number(heading.key, last, window=TUNING.glued_heading_window)
         if fixed is not None and fixed != int(heading.key):
             heading.label = re.sub(r"\d+", str(fixed), heading.label, count=1)
             heading.key = str(fixed)
@@ -149,7 +149,9 @@ def chunk_document(
                     part=part_no,
                     parts=len(parts),
                     kind=block.kind,
-                    language=detect_language(text) if len(text) > 40 else default_language,
+                    language=detect_language(text)
+                    if len(text) > TUNING.chunk_language_min_chars
+                    else default_language,
                     article_title=title,
                 )
             )
@@ -161,19 +163,27 @@ def _article_title(block: _Block) -> str | None:
     if block.kind != "article" or len(block.lines) < 2:
         return None
     second = block.lines[1][0]
-    if len(second) < 80 and not second.endswith((".", ";", ":", ",")) and second[:1].isupper():
+    if (
+        len(second) < TUNING.article_title_max_chars
+        and not second.endswith((".", ";", ":", ","))
+        and second[:1].isupper()
+    ):
         return second
     return None
 
 
 def _sections(segments: list[tuple[str, int, int]], lines: list[Line]) -> list[_Block]:
     """Non-legal documents: split at headings (unstructured Title elements, Markdown #)."""
-    titles = {line.text for line in lines if line.category == "Title" and len(line.text) < 120}
+    titles = {
+        line.text
+        for line in lines
+        if line.category == "Title" and len(line.text) < TUNING.section_title_max_chars
+    }
     blocks: list[_Block] = []
     current = _Block(None, "section", [])
     size = 0
     for text, page, offset in segments:
-        if text in titles and size > 300:
+        if text in titles and size > TUNING.section_min_chars:
             blocks.append(current)
             current = _Block(None, "section", [text])
             size = 0

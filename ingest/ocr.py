@@ -38,7 +38,7 @@ def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = TUNING.ocr_
         ],
         capture_output=True,
         check=False,
-        timeout=120,
+        timeout=TUNING.ocr_render_timeout_s,
     )
     if render.returncode != 0 or not render.stdout:
         raise IngestError(f"could not render page {page_number} for OCR: {render.stderr.decode()[:200]}")
@@ -47,7 +47,7 @@ def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = TUNING.ocr_
         input=render.stdout,
         capture_output=True,
         check=False,
-        timeout=300,
+        timeout=TUNING.ocr_page_timeout_s,
         env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"},
     )
     if read.returncode != 0:
@@ -56,7 +56,7 @@ def ocr_page(pdf: Path, page_number: int, languages: str, dpi: int = TUNING.ocr_
 
 
 def ocr_pages(
-    pdf: Path, pages: list[int], languages: str, dpi: int = TUNING.ocr_dpi, workers: int = 2
+    pdf: Path, pages: list[int], languages: str, dpi: int = TUNING.ocr_dpi, workers: int = TUNING.ocr_workers
 ) -> dict[int, str]:
     if not ocr_available():
         raise IngestError(

@@ -59,8 +59,12 @@ def remove_furniture(pages: list[list[str]]) -> list[list[str]]:
     counts: Counter[str] = Counter()
     for lines in pages:
         counts.update({_furniture_key(line) for line in _edges(lines)})
-    threshold = max(3, int(TUNING.furniture_page_share * len(pages)))
-    repeated = {k for k, n in counts.items() if n >= threshold and len(pages) >= 3 and len(k) < 120}
+    threshold = max(TUNING.furniture_min_pages, int(TUNING.furniture_page_share * len(pages)))
+    repeated = {
+        k
+        for k, n in counts.items()
+        if n >= threshold and len(pages) >= TUNING.furniture_min_pages and len(k) < TUNING.furniture_max_chars
+    }
     cleaned: list[list[str]] = []
     for lines in pages:
         kept = []
@@ -79,7 +83,7 @@ def remove_furniture(pages: list[list[str]]) -> list[list[str]]:
     return cleaned
 
 
-def _edges(lines: list[str], n: int = 3) -> list[str]:
+def _edges(lines: list[str], n: int = TUNING.furniture_edge_lines) -> list[str]:
     """Running headers and footers sit in the first or last lines of a page."""
     non_empty = [line for line in lines if line.strip()]
     return non_empty[:n] + non_empty[-n:] if len(non_empty) > 2 * n else non_empty
@@ -97,14 +101,14 @@ def _looks_structural(line: str) -> bool:
 def _is_watermark_noise(line: str) -> bool:
     """Diagonal watermarks extract as short runs of capitals: 'W', 'AF AL A', '.F R'."""
     letters = re.sub(r"[\s.]", "", line)
-    if not letters or len(letters) > 8:
+    if not letters or len(letters) > TUNING.watermark_max_letters:
         return False
     return letters.isupper() and letters.isalpha() and not re.match(r"^[IVXLC]+$", letters)
 
 
 def split_long_line(line: str) -> list[str]:
     """Text files that hold one line per page: split at inline page marks ('- 3 -')."""
-    if len(line) < 400:
+    if len(line) < TUNING.page_line_chars:
         return [line]
     parts = _INLINE_PAGE_MARK.split(line)
     return [p.strip() for p in parts if p.strip()]
@@ -120,7 +124,7 @@ def decode_text(raw: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     as_arabic = raw.decode("cp1256", errors="replace")
-    if arabic_ratio(as_arabic) > 0.3:
+    if arabic_ratio(as_arabic) > TUNING.cp1256_arabic_share:
         return as_arabic, "cp1256"
     return raw.decode("cp1252", errors="replace"), "cp1252"
 
@@ -220,7 +224,7 @@ def parse_txt(path: Path, language: str | None) -> ParsedDocument:
     # files that keep one line per page separate pages with blank lines or form feeds
     raw_pages = re.split(r"\f|\n\s*\n", text) if "\f" in text or _one_line_pages(text) else [text]
     pages = [[seg for line in p.split("\n") for seg in split_long_line(clean_text(line))] for p in raw_pages]
-    pages = remove_furniture(pages) if len(pages) >= 3 else pages
+    pages = remove_furniture(pages) if len(pages) >= TUNING.furniture_min_pages else pages
     lines: list[Line] = []
     for i, pl in enumerate(pages):
         lines.extend(_partition_lines("\n".join(pl), i + 1, language))
@@ -229,7 +233,10 @@ def parse_txt(path: Path, language: str | None) -> ParsedDocument:
 
 def _one_line_pages(text: str) -> bool:
     blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
-    return len(blocks) >= 2 and sum(len(b) > 400 and "\n" not in b.strip() for b in blocks) >= len(blocks) / 2
+    return (
+        len(blocks) >= 2
+        and sum(len(b) > TUNING.page_line_chars and "\n" not in b.strip() for b in blocks) >= len(blocks) / 2
+    )
 
 
 def _elements_to_lines(elements: list, language: str | None) -> list[Line]:  # type: ignore[type-arg]
@@ -309,4 +316,4 @@ def parse_file(
 
 
 def guess_language(doc: ParsedDocument) -> str:
-    return detect_language(doc.text[:20000])
+    return detect_language(doc.text[: TUNING.language_sample_chars])

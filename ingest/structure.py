@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from assistant.legal import AR_ORDINALS, ARTICLE_SUFFIXES, article_key
 from assistant.textnorm import to_ascii_digits
+from assistant.tuning import TUNING
 
 _FR_ARTICLE = re.compile(
     rf"^(?:article|art\.)\s+(premier|1er|unique|\d+(?:\s?[-.]\s?\d+)*)(?:\s*[-]?\s*({ARTICLE_SUFFIXES}))?\b"
@@ -62,7 +63,7 @@ class Heading:
 
 def parse_heading(line: str, article_marker_ar: str = "المادة") -> Heading | None:
     text = line.strip()
-    if not text or len(text) > 400:
+    if not text or len(text) > TUNING.heading_max_chars:
         return None
     m = _FR_ARTICLE.match(text)
     if m:
@@ -73,7 +74,7 @@ def parse_heading(line: str, article_marker_ar: str = "المادة") -> Heading
         label = text[: (m.end(2) if suffix else m.end(1))].strip()
         return Heading("article", _title_case(label), article_key(number, suffix), rest=rest)
     m = _FR_LEVEL.match(text)
-    if m and len(text) < 200:
+    if m and len(text) < TUNING.level_heading_max_chars:
         depth = dict(_FR_LEVELS)[m.group(1).lower()]
         return Heading("level", text[:160], m.group(2).lower(), level=depth)
     m = _AR_HEAD.match(to_ascii_digits(text))
@@ -97,8 +98,8 @@ def choose_arabic_article_marker(lines: list[str]) -> str:
     """Decrees and laws number articles as المادة; older dahirs use الفصل for articles."""
     madda = sum(1 for t in lines if re.match(r"^\s*المادة\s*(\d|[اأ]ل)", t))
     fasl = sum(1 for t in lines if re.match(r"^\s*الفصل\s*(\d|[اأ]ل)", t))
-    madda += sum(len(re.findall(r"المادة\s*\d", t)) for t in lines if len(t) > 400)
-    fasl += sum(len(re.findall(r"الفصل\s*\d", t)) for t in lines if len(t) > 400)
+    madda += sum(len(re.findall(r"المادة\s*\d", t)) for t in lines if len(t) > TUNING.page_line_chars)
+    fasl += sum(len(re.findall(r"الفصل\s*\d", t)) for t in lines if len(t) > TUNING.page_line_chars)
     return "المادة" if madda >= max(2, fasl // 3) else "الفصل"
 
 
@@ -109,7 +110,7 @@ def split_midline_articles(line: str, marker: str, last_number: int) -> tuple[li
     "في", "طبقا ل" before it) and its number continues the running sequence. Footnote
     numbers glued to article numbers (الفصل 54 = الفصل 5 + note 4) are cut off.
     """
-    if len(line) < 300:
+    if len(line) < TUNING.midline_split_chars:
         return [line], last_number
     cuts: list[tuple[int, int, int]] = []  # (start, end of digits, fixed number)
     for m in _AR_MIDLINE.finditer(line):
@@ -137,7 +138,7 @@ def split_midline_articles(line: str, marker: str, last_number: int) -> tuple[li
     return parts, last_number
 
 
-def fix_glued_number(digits: str, last_number: int, window: int = 6) -> int | None:
+def fix_glued_number(digits: str, last_number: int, window: int = TUNING.glued_number_window) -> int | None:
     value = int(digits)
     if last_number < value <= last_number + window:
         return value
