@@ -3,13 +3,13 @@ index version that produced it; user feedback is stored alongside."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
+from assistant.dates import utc_now
 from assistant.privacy import pseudonym, redact
+from assistant.sqlite_store import Migration, SQLiteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -45,18 +45,30 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 """
 
+# Released migrations are never edited: a change is a new migration at the end. Every `ts` has
+# been UTC with its offset since the first release: no timestamp migration is needed.
+MIGRATIONS = (
+    Migration(1, "answers and feedback tables, as written by the release before migrations", sql=SCHEMA),
+    Migration(
+        2,
+        "indexes on answers(ts) and feedback(answer_id)",
+        sql="""
+        CREATE INDEX IF NOT EXISTS answers_ts ON answers (ts);
+        CREATE INDEX IF NOT EXISTS feedback_answer_id ON feedback (answer_id);
+        """,
+    ),
+)
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
+class AuditLog(SQLiteStore):
+    """DATA_DIR/audit.sqlite (WAL: the app writes while `dalil audit` reads)."""
 
-class AuditLog:
+    MIGRATIONS = MIGRATIONS
+    STORE = "audit log"
+
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.data_dir = path.parent
-        self.conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.executescript(SCHEMA)
+        super().__init__(path)
 
     def record(
         self,
@@ -72,7 +84,7 @@ class AuditLog:
             " citations, grounding, model, index_version, prompt_version, timings)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                _now(),
+                utc_now(),
                 pseudonym(user, self.data_dir) if user else None,
                 audience,
                 redact(question),
@@ -111,7 +123,7 @@ class AuditLog:
             "INSERT INTO feedback (ts, answer_id, rating, reason, comment, question, answer, citations, model,"
             " index_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                _now(),
+                utc_now(),
                 answer_id,
                 rating,
                 reason,

@@ -13,7 +13,14 @@ FAR_FUTURE = 99991231
 
 def utc_now() -> str:
     """Now, in UTC, ISO 8601 with the offset ("2026-11-23T12:00:00+00:00"): every stored timestamp."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return utc_iso(dt.datetime.now(dt.UTC))
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """An aware datetime as utc_now writes it (for a caller that also needs the instant itself)."""
+    if moment.tzinfo is None:
+        raise ValueError("utc_iso needs an aware datetime: a naive one would be stored as local time")
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def date_int(value: dt.date) -> int:

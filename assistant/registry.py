@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from assistant.dates import utc_now
+from assistant.sqlite_store import Migration, SQLiteStore
 
 
 class DocumentStatus(StrEnum):
@@ -31,6 +31,10 @@ def doc_id_for(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-/]+", "_", stem).replace("/", ":")
 
 
+# Timestamps are UTC with their offset (assistant.dates.utc_now). One exception, left as it is:
+# releases before the numbered migrations wrote `indexed_at` in the indexing machine's local time
+# without an offset ("2026-10-01T10:00:00"); such a value is recognisable by its missing offset,
+# and is not converted because the offset of the machine that wrote it is not known.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY,
@@ -51,6 +55,16 @@ CREATE TABLE IF NOT EXISTS documents (
     indexed_at TEXT
 );
 """
+
+# Released migrations are never edited: a change is a new migration at the end.
+MIGRATIONS = (
+    Migration(1, "documents table, as written by the release before migrations", sql=SCHEMA),
+    Migration(
+        2,
+        "index on documents(status)",
+        sql="CREATE INDEX IF NOT EXISTS documents_status ON documents (status)",
+    ),
+)
 
 
 @dataclass
@@ -81,13 +95,17 @@ class DocumentRecord:
         return out
 
 
-class Registry:
+class Registry(SQLiteStore):
+    """DATA_DIR/registry.sqlite. Rollback journal rather than WAL: `dalil ingest --rebuild`
+    (ingest.sync.rebuild) deletes the file, and a `-wal` left beside it would be replayed into
+    the new one."""
+
+    MIGRATIONS = MIGRATIONS
+    STORE = "document registry"
+    WAL = False
+
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.executescript(SCHEMA)
-        self.conn.commit()
+        super().__init__(path)
 
     def get(self, doc_id: str) -> DocumentRecord | None:
         row = self.conn.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
@@ -154,6 +172,3 @@ class Registry:
         ).fetchall()
         rows = [tuple(r) for r in rows]
         return hashlib.sha256(repr(rows).encode()).hexdigest()[:12] + f"-{len(rows)}docs"
-
-    def close(self) -> None:
-        self.conn.close()

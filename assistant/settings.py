@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     refusal_threshold: float | None = None
     cross_language_weight: float | None = None
 
-    credentials_file: Path | None = None  # YAML of agent password hashes (`dalil users add`)
+    # a YAML file of agent accounts ({users: {name: hash}}, written by releases before users.sqlite)
+    # to import into DATA_DIR/users.sqlite when that is created; default DATA_DIR/credentials.yaml
+    credentials_file: Path | None = None
     file_server_port: int = 8502  # loopback server that opens source files at a page
 
     @property
@@ -96,7 +98,14 @@ class Settings(BaseSettings):
 
     @property
     def credentials_path(self) -> Path:
+        """The YAML file of accounts to import (see assistant/credentials.py): the path that
+        assistant.credentials' functions take, and from which they derive `users_path`."""
         return self.credentials_file or self.data_dir / "credentials.yaml"
+
+    @property
+    def users_path(self) -> Path:
+        """The agent accounts (`dalil users add`), a SQLite store private to its owner."""
+        return self.data_dir / "users.sqlite"
 
     @property
     def uploads_dir(self) -> Path:

@@ -190,16 +190,16 @@ def bench_retrieval() -> dict[str, Any]:
     score("Dense only (Dalil's article chunks, e5)", dalil(SearchMode.DENSE))
     score("BM25 only (Dalil's article chunks, Snowball + IDF)", dalil(SearchMode.SPARSE))
     chunks = _textbook_chunks(settings)
-    cache = EmbeddingCache(WORK / "embedding-cache.sqlite")
     texts = [c for _, c in chunks]
     name = index.embedder.name + "/textbook"
-    known = cache.get_many(name, texts)
-    todo = [i for i in range(len(texts)) if i not in known]
-    for start in range(0, len(todo), 32):
-        idx = todo[start : start + 32]
-        vecs = index.embedder.embed_documents([texts[i] for i in idx])
-        cache.put_many(name, [texts[i] for i in idx], vecs)
-        known.update(dict(zip(idx, vecs, strict=True)))
+    with EmbeddingCache(WORK / "embedding-cache.sqlite") as cache:
+        known = cache.get_many(name, texts)
+        todo = [i for i in range(len(texts)) if i not in known]
+        for start in range(0, len(todo), 32):
+            idx = todo[start : start + 32]
+            vecs = index.embedder.embed_documents([texts[i] for i in idx])
+            cache.put_many(name, [texts[i] for i in idx], vecs)
+            known.update(dict(zip(idx, vecs, strict=True)))
     matrix = np.stack([known[i] for i in range(len(texts))])
 
     def textbook(q: str) -> tuple[list[str], list[str]]:

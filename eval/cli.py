@@ -77,7 +77,8 @@ def eval_history(
     from eval.history import History
     from eval.runner import HEADLINE
 
-    runs = History(get_settings().eval_path).runs(dataset)
+    with History(get_settings().eval_path) as history:
+        runs = history.runs(dataset)
     if as_json:
         print_json(runs)
         return
@@ -101,7 +102,8 @@ def eval_compare(run_a: str, run_b: str, as_json: Annotated[bool, typer.Option("
     from eval.report import compare
 
     try:
-        result = compare(History(get_settings().eval_path), run_a, run_b)
+        with History(get_settings().eval_path) as history:
+            result = compare(history, run_a, run_b)
     except KeyError as exc:
         fail(DalilError(f"no run {exc}: see `dalil eval history`"))
         return
@@ -127,7 +129,8 @@ def eval_report(
 
     settings = get_settings()
     try:
-        path = write_report(History(settings.eval_path), run_id, out or settings.data_dir / "reports")
+        with History(settings.eval_path) as history:
+            path = write_report(history, run_id, out or settings.data_dir / "reports")
     except KeyError:
         fail(DalilError(f"no run {run_id!r}: see `dalil eval history`"))
         return
@@ -148,25 +151,25 @@ def eval_gate(
     from eval.gate import gate_against, gate_thresholds
     from eval.history import History
 
-    history = History(get_settings().eval_path)
-    run = history.get(run_id)
-    if run is None:
-        fail(DalilError(f"no run {run_id!r}: see `dalil eval history`"))
-        return
-    if baseline is None and thresholds is None:
-        fail(DalilError("give --baseline RUN or --thresholds FILE"))
-    try:
-        if thresholds is not None:
-            result = gate_thresholds(run["metrics"], thresholds)
-        else:
-            base = history.get(baseline or "")
-            if base is None:
-                fail(DalilError(f"no baseline run {baseline!r}"))
-                return
-            result = gate_against(run["metrics"], base["metrics"], tolerance)
-    except DalilError as exc:
-        fail(exc)
-        return
+    with History(get_settings().eval_path) as history:
+        run = history.get(run_id)
+        if run is None:
+            fail(DalilError(f"no run {run_id!r}: see `dalil eval history`"))
+            return
+        if baseline is None and thresholds is None:
+            fail(DalilError("give --baseline RUN or --thresholds FILE"))
+        try:
+            if thresholds is not None:
+                result = gate_thresholds(run["metrics"], thresholds)
+            else:
+                base = history.get(baseline or "")
+                if base is None:
+                    fail(DalilError(f"no baseline run {baseline!r}"))
+                    return
+                result = gate_against(run["metrics"], base["metrics"], tolerance)
+        except DalilError as exc:
+            fail(exc)
+            return
     result["run"] = run["run_id"]
     if as_json:
         print_json(result)

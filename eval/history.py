@@ -9,6 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from assistant.dates import utc_iso
+from assistant.sqlite_store import Migration, SQLiteStore
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -29,6 +32,17 @@ CREATE TABLE IF NOT EXISTS items (
 );
 """
 
+# Released migrations are never edited: a change is a new migration at the end. Every `ts` has
+# been UTC with its offset since the first release: no timestamp migration is needed.
+MIGRATIONS = (
+    Migration(1, "runs and items tables, as written by the release before migrations", sql=SCHEMA),
+    Migration(
+        2,
+        "index on runs(dataset, ts)",
+        sql="CREATE INDEX IF NOT EXISTS runs_dataset_ts ON runs (dataset, ts)",
+    ),
+)
+
 
 def git_commit() -> str:
     try:
@@ -45,12 +59,14 @@ def git_commit() -> str:
         return "unknown"
 
 
-class History:
+class History(SQLiteStore):
+    """DATA_DIR/eval.sqlite (WAL: the quality page reads while a run is saved)."""
+
+    MIGRATIONS = MIGRATIONS
+    STORE = "evaluation history"
+
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.executescript(SCHEMA)
+        super().__init__(path)
 
     def save(self, run: dict[str, Any], items: list[dict[str, Any]]) -> None:
         self.conn.execute(
@@ -104,5 +120,6 @@ class History:
 
 
 def now_id() -> tuple[str, str]:
+    """(run id, stored timestamp) of one instant, both UTC."""
     ts = dt.datetime.now(dt.UTC)
-    return ts.strftime("%Y%m%dT%H%M%S%f")[:-3], ts.isoformat(timespec="seconds")
+    return ts.strftime("%Y%m%dT%H%M%S%f")[:-3], utc_iso(ts)

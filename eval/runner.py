@@ -245,7 +245,8 @@ def run(
         "metrics": metrics,
     }
     metrics["seconds"] = record["seconds"]
-    History(settings.eval_path).save(record, items)
+    with History(settings.eval_path) as history:
+        history.save(record, items)
     if index is None:
         dalil.index.close()
     return record
@@ -255,8 +256,8 @@ def run_and_gate(settings: Settings, dataset: Path, index: Index | None = None) 
     """After a re-index: evaluate, then gate against the previous run on the same dataset."""
     from eval.gate import gate_against
 
-    history = History(settings.eval_path)
-    previous = history.runs(dataset.name)
+    with History(settings.eval_path) as history:
+        previous = history.runs(dataset.name)
     record = run(settings, dataset, mode=AnswerMode.EXTRACTIVE, tag="after-ingest", index=index)
     verdict: dict[str, Any] = {
         "run_id": record["run_id"],

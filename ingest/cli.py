@@ -111,7 +111,8 @@ def _print_ingest(summary: dict[str, Any]) -> None:
 def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the document registry."""
     settings = get_settings()
-    rows = [r.as_dict() for r in Registry(settings.registry_path).all()]
+    with Registry(settings.registry_path) as registry:
+        rows = [r.as_dict() for r in registry.all()]
     if as_json:
         print_json(rows)
         return

@@ -267,9 +267,7 @@ class Syncer:
             self._record_failure(doc_id, path, source, coll, result.error)
             return result
 
-    def _record_failure(
-        self, doc_id: str, path: Path, source: str, coll: Collection, error: str
-    ) -> None:
+    def _record_failure(self, doc_id: str, path: Path, source: str, coll: Collection, error: str) -> None:
         # a document that was indexed before keeps its last good version searchable
         prev = self.registry.get(doc_id)
         if prev and prev.status in (DocumentStatus.INDEXED, DocumentStatus.UPDATING) and prev.version > 0:

@@ -66,7 +66,8 @@ def admin_page() -> None:
         st.dataframe(last["rows"], use_container_width=True, hide_index=True)
         st.caption(str(last["totals"]))
     st.subheader(t(lang, "registry"))
-    records = Registry(settings.registry_path).all()
+    with Registry(settings.registry_path) as registry:
+        records = registry.all()
     st.dataframe(
         [
             {

@@ -14,8 +14,8 @@ def quality_page() -> None:
     lang = st.session_state.lang
     st.header(t(lang, "quality"))
     settings = state.settings()
-    history = History(settings.eval_path)
-    runs = history.runs()
+    with History(settings.eval_path) as history:
+        runs = history.runs()
     if not runs:
         st.info(t(lang, "no_runs"))
     else:
@@ -43,7 +43,8 @@ def quality_page() -> None:
         st.bar_chart({g: {m: v.get(m) or 0 for m in HEADLINE[:4]} for g, v in by_lang.items()}, stack=False)
         st.subheader(t(lang, "questions"))
         run_id = st.selectbox("Run", [r["run_id"] for r in reversed(series)], key="q_run")
-        items = history.items(run_id)
+        with History(settings.eval_path) as history:
+            items = history.items(run_id)
         st.dataframe(
             [
                 {

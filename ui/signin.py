@@ -1,4 +1,4 @@
-"""Sign-in: citizens need none; agents sign in with the hashed credentials file, or with OIDC
+"""Sign-in: citizens need none; agents sign in with an account of DATA_DIR/users.sqlite, or with OIDC
 through Streamlit's st.login when [auth] is configured in secrets."""
 
 from __future__ import annotations

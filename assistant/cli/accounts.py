@@ -12,7 +12,8 @@ from assistant.errors import DalilError
 from assistant.settings import get_settings
 
 users_app = typer.Typer(
-    help="Agent accounts for the app's sign-in (hashed credentials file).", no_args_is_help=True
+    help="Agent accounts for the app's sign-in (hashed passwords in DATA_DIR/users.sqlite).",
+    no_args_is_help=True,
 )
 
 
@@ -25,11 +26,11 @@ def users_add(
     user: str,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
-    """Add or reset an agent account (PBKDF2-SHA256, salted) in DATA_DIR/credentials.yaml."""
+    """Add or reset an agent account (PBKDF2-SHA256, salted) in DATA_DIR/users.sqlite."""
     from assistant.credentials import add_user
 
     settings = get_settings()
     if len(password) < 8:
         fail(DalilError("the password must have at least 8 characters"))
     add_user(settings.credentials_path, user, password)
-    Console().print(f"account {user} saved in {settings.credentials_path}")
+    Console().print(f"account {user} saved in {settings.users_path}")

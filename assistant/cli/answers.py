@@ -178,7 +178,8 @@ def audit(
     """The trace of the latest answers (pseudonymised questions, sources, model, index version)."""
     from assistant.audit import AuditLog
 
-    rows = AuditLog(get_settings().audit_path).answers(limit)
+    with AuditLog(get_settings().audit_path) as log:
+        rows = log.answers(limit)
     if as_json:
         print_json(rows)
         return

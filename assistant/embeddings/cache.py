@@ -4,18 +4,34 @@ a changed sparse encoder never pays for the dense encoder twice."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from assistant.sqlite_store import Migration, SQLiteStore
 
-class EmbeddingCache:
+# Released migrations are never edited: a change is a new migration at the end.
+MIGRATIONS = (
+    Migration(
+        1,
+        "vectors table, as written by the release before migrations",
+        sql="CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)",
+    ),
+)
+
+
+class EmbeddingCache(SQLiteStore):
+    """Rollback journal rather than WAL: the file is named by the `embed_cache` setting and may
+    be shared between data directories or machines (WAL does not work over a network file
+    system), and a cache gains nothing from concurrent readers."""
+
+    MIGRATIONS = MIGRATIONS
+    STORE = "embedding cache"
+    WAL = False
+
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self.conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        super().__init__(path)
         self.lock = threading.Lock()
 
     @staticmethod
