@@ -11,7 +11,17 @@ from typing import Any
 from assistant.errors import DatasetError
 from assistant.language import LANGUAGES
 
-KINDS = {"factual", "procedural", "multi-hop", "unanswerable", "cross-lingual"}
+KINDS = {
+    "factual",
+    "procedural",
+    "multi-hop",
+    "unanswerable",
+    "cross-lingual",
+    "temporal",  # about a date or period ("as_of" says which)
+    "follow-up",  # a turn that needs the conversation ("history")
+    "topic-switch",  # a turn with a history on another subject, to be searched on its own
+}
+SPLITS = {"calibration", "test"}
 
 
 @dataclass
@@ -26,6 +36,11 @@ class Sample:
     context_files: list[str] = field(default_factory=list)
     article: str | None = None
     kind: str = "factual"
+    history: list[dict[str, str]] = field(default_factory=list)  # earlier turns, role/content
+    as_of: str | None = None  # the date a temporal question is about (never given to the assistant)
+    direction: str | None = None  # cross-lingual: "fr->ar" = French question, Arabic source
+    split: str | None = None  # calibration | test (sets of our own); None for dev.jsonl
+    dialect: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -77,6 +92,19 @@ def load_dataset(path: Path) -> list[Sample]:
         contexts = _require(obj, "reference_contexts", list, n, optional=True) or []
         if not all(isinstance(c, str) for c in contexts):
             raise DatasetError(f"line {n}: field 'reference_contexts' must be a list of strings")
+        history = _require(obj, "history", list, n, optional=True) or []
+        if not all(
+            isinstance(h, dict)
+            and h.get("role") in ("user", "assistant")
+            and isinstance(h.get("content"), str)
+            for h in history
+        ):
+            raise DatasetError(
+                f"line {n}: field 'history' must be a list of {{role: user|assistant, content}}"
+            )
+        split = obj.get("split")
+        if split is not None and split not in SPLITS:
+            raise DatasetError(f"line {n}: field 'split' must be one of {sorted(SPLITS)}, got {split!r}")
         source_files = _require(obj, "source_files", list, n, optional=True) or []
         source_file = obj.get("source_file")
         if source_file and source_file not in source_files:
@@ -93,6 +121,11 @@ def load_dataset(path: Path) -> list[Sample]:
                 context_files=obj.get("context_files") or [],
                 article=obj.get("article"),
                 kind=kind,
+                history=[{"role": h["role"], "content": h["content"]} for h in history],
+                as_of=obj.get("as_of"),
+                direction=obj.get("direction"),
+                split=split,
+                dialect=obj.get("dialect"),
             )
         )
     if not samples:

@@ -12,7 +12,7 @@ from typing import Any
 
 from assistant.index import Index
 from assistant.language import detect_language
-from assistant.modes import AnswerMode
+from assistant.modes import AnswerMode, Audience
 from assistant.prompts import prompt_version
 from assistant.service import Dalil
 from assistant.settings import Settings
@@ -48,7 +48,9 @@ def citation_valid(citation: dict[str, Any]) -> bool:
 
 def evaluate_sample(dalil: Dalil, sample: Sample, mode: str) -> dict[str, Any]:
     t0 = time.perf_counter()
-    ans = dalil.assistant.ask(sample.question, mode=mode, audience="agents", k=10)
+    ans = dalil.assistant.ask(
+        sample.question, mode=mode, audience=Audience.AGENTS, k=10, history=sample.history or None
+    )
     latency = (time.perf_counter() - t0) * 1000
     texts = [r.text for r in ans.retrieved]
     sources = [r.source for r in ans.retrieved]
