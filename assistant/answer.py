@@ -186,6 +186,7 @@ class Assistant:
                     reference=r.payload.get("reference"),
                     text=r.text,
                     source_url=r.payload.get("source_url"),
+                    version=r.payload.get("version"),
                 )
             )
         return cites

@@ -25,6 +25,7 @@ class Citation:
     reference: str | None = None
     text: str = ""
     source_url: str | None = None
+    version: int | None = None  # the document's version in the registry when it was cited
 
     def as_dict(self, full: bool = False) -> dict[str, Any]:
         out = {
@@ -38,6 +39,7 @@ class Citation:
             "excerpt": self.excerpt,
             "in_force": self.in_force,
             "reference": self.reference,
+            "version": self.version,
         }
         if full:
             out["text"] = self.text

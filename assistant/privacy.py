@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -34,9 +35,34 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
-def redact(text: str) -> str:
+@dataclass(frozen=True)
+class Entity:
+    type: str
+    start: int
+    end: int
+    text: str
+    score: float = 1.0
+
+
+def detect(text: str, language: str | None = None) -> list[Entity]:
+    found: list[Entity] = []
     for label, pattern in _PATTERNS:
-        text = pattern.sub(f"[{label}]", text)
+        for m in pattern.finditer(text):
+            if not any(e.start < m.end() and m.start() < e.end for e in found):
+                found.append(Entity(label, m.start(), m.end(), m.group(0)))
+    return sorted(found, key=lambda e: e.start)
+
+
+def redact(text: str, language: str | None = None) -> str:
+    for e in reversed(detect(text, language)):
+        text = text[: e.start] + f"[{e.type}]" + text[e.end :]
+    return text
+
+
+def redact_known(text: str, values: list[str]) -> str:
+    """Remove from `text` only these values (the personal data of the question)."""
+    for value in sorted({v for v in values if v.strip()}, key=len, reverse=True):
+        text = text.replace(value, "[REDACTED]")
     return text
 
 

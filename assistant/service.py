@@ -8,6 +8,7 @@ from assistant.answer import Assistant
 from assistant.audit import AuditLog
 from assistant.generation.chat import ChatModel, chat_model_from_settings
 from assistant.index import Index, shared_index
+from assistant.keys import secret_key
 from assistant.messages import Answer
 from assistant.modes import Audience
 from assistant.prompts import prompt_version
@@ -36,7 +37,10 @@ class Dalil:
         idx = index or (shared_index(settings) if shared else Index(settings))
         retriever = Retriever(idx)
         model = chat if chat is not None else chat_model_from_settings(settings)
-        return cls(settings, idx, retriever, Assistant(retriever, model), AuditLog(settings.audit_path))
+        audit = AuditLog(settings.audit_path, key=secret_key(settings))
+        if settings.audit_retention_days is not None:
+            audit.purge(settings.audit_retention_days)
+        return cls(settings, idx, retriever, Assistant(retriever, model), audit)
 
     def index_version(self) -> str:
         registry = Registry(self.settings.registry_path)

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     credentials_file: Path | None = None
     file_server_port: int = 8502  # loopback server that opens source files at a page
 
+    # traceability (see assistant/keys.py and assistant/audit.py)
+    pseudonym_key: SecretStr | None = None  # secret: environment or secrets file only
+    secret_key_file: Path | None = None  # default ~/.config/dalil/secret.key, never in DATA_DIR
+    audit_retention_days: int | None = None  # entries older than this are purged (None: kept)
+
     @property
     def tuning(self) -> Tuning:
         """The tuning table with this deployment's overrides applied."""
@@ -128,7 +133,10 @@ class Settings(BaseSettings):
         return self.data_dir / "eval.sqlite"
 
     def ensure_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data directory, private to the service's user (0700): the index, caches and uploads
+        inside it are then out of other users' reach whatever their own modes."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)
 
 
 @lru_cache(maxsize=1)

@@ -195,7 +195,7 @@ class SQLiteStore:
     MIGRATIONS: Sequence[Migration] = ()
     STORE: str = "sqlite store"
     WAL: bool = True
-    PRIVATE: bool = False
+    PRIVATE: bool = True  # data files are readable by the service's user only
 
     def __init__(self, path: Path, migrations: Sequence[Migration] | None = None) -> None:
         self.path = path

@@ -28,9 +28,19 @@ from eval.history import History
 pytestmark = pytest.mark.unit
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "legacy-data-v0"
+KEY = bytes.fromhex("5f" * 32)
+
+
+class KeyedAuditLog(AuditLog):
+    """The audit log as the service opens it: with the deployment's secret key."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, key=KEY)
+
+
 STORES = {
     "registry.sqlite": (Registry, registry.MIGRATIONS),
-    "audit.sqlite": (AuditLog, audit.MIGRATIONS),
+    "audit.sqlite": (KeyedAuditLog, audit.MIGRATIONS),
     "eval.sqlite": (History, history.MIGRATIONS),
 }
 RUN_ID = "20261001T100000000"
@@ -101,7 +111,10 @@ def test_legacy_registry_is_readable_and_upgraded(legacy: Path) -> None:
 
 def test_legacy_audit_log_is_readable_and_upgraded(legacy: Path) -> None:
     path = legacy / "audit.sqlite"
-    with AuditLog(path) as log:
+    with pytest.raises(ConfigError, match="secret key"):
+        AuditLog(path)  # its rows are chained with the deployment's key: without it, nothing changes
+    assert user_version(path) == 0
+    with AuditLog(path, key=KEY) as log:
         answers = log.answers()
         assert len(answers) == 1
         assert answers[0]["question"] == "Quelle est la durée du congé de maternité ?"
@@ -109,14 +122,17 @@ def test_legacy_audit_log_is_readable_and_upgraded(legacy: Path) -> None:
         feedback = log.feedback_rows()
         assert len(feedback) == 1 and feedback[0]["answer_id"] == answers[0]["id"]
         assert feedback[0]["rating"] == -1
+        # the previous release's rows are the first entries of the chain, which verifies
+        assert log.verify().ok and log.verify().entries == 2
         # and it is still written to, with UTC timestamps
         new_id = log.record({"question": "q", "answer": "a", "citations": []}, "v-0docs", "p1")
-        assert new_id == answers[0]["id"] + 1
+        assert new_id == 3
         assert log.answers(1)[0]["ts"].endswith("+00:00")
         log.feedback(new_id, 1, None, None, {"question": "q"}, "v-0docs")
         assert log.feedback_rows(1)[0]["ts"].endswith("+00:00")
-    assert user_version(path) == latest_version(audit.MIGRATIONS) == 2
-    assert {"answers_ts", "feedback_answer_id"} <= index_names(path)
+        assert log.verify().ok
+    assert user_version(path) == latest_version(audit.MIGRATIONS) == 3
+    assert "entries_ts" in index_names(path)
 
 
 def test_legacy_eval_history_is_readable_and_upgraded(legacy: Path) -> None:
@@ -209,7 +225,7 @@ def test_a_new_data_directory_gets_every_store_at_the_latest_version(tmp_path: P
         reg.upsert("c:d", path="/x", source="c/d.md", collection="c", status=DocumentStatus.INDEXED)
         rec = reg.get("c:d")
         assert rec is not None and rec.created_at.endswith("+00:00") and rec.updated_at.endswith("+00:00")
-    with AuditLog(data / "audit.sqlite"), History(data / "eval.sqlite"):
+    with AuditLog(data / "audit.sqlite", key=KEY), History(data / "eval.sqlite"):
         pass
     with EmbeddingCache(data / "embedding-cache.sqlite") as emb:
         assert emb.schema_version == latest_version(cache.MIGRATIONS) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated, Any, assert_never
@@ -10,8 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from assistant.cli.output import fail, print_json, read_items
+from assistant.audit import AuditLog, export
+from assistant.cli.output import err, fail, print_json, read_items
+from assistant.dates import parse_date
 from assistant.errors import DalilError
+from assistant.keys import secret_key
 from assistant.messages import FinalEvent, MetaEvent, ResetEvent, TokenEvent
 from assistant.settings import get_settings
 
@@ -19,7 +23,7 @@ from assistant.settings import get_settings
 def register(app: typer.Typer) -> None:
     app.command()(search)
     app.command()(ask)
-    app.command()(audit)
+    app.add_typer(audit_app, name="audit")
 
 
 def search(
@@ -171,14 +175,23 @@ def ask(
     dalil.index.close()
 
 
+audit_app = typer.Typer(
+    help="The audit trail: list, verify, export, purge.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@audit_app.callback()
 def audit(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many entries")] = 20,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The trace of the latest answers (pseudonymised questions, sources, model, index version)."""
-    from assistant.audit import AuditLog
-
-    with AuditLog(get_settings().audit_path) as log:
+    if ctx.invoked_subcommand is not None:
+        return
+    with _audit_log() as log:
         rows = log.answers(limit)
     if as_json:
         print_json(rows)
@@ -196,3 +209,78 @@ def audit(
             r["index_version"] or "",
         )
     Console().print(table)
+
+
+def _audit_log() -> AuditLog:
+    settings = get_settings()
+    try:
+        return AuditLog(settings.audit_path, key=secret_key(settings))
+    except DalilError as exc:
+        fail(exc)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the whole chain; exit 1 naming the first entry that was changed, deleted or moved."""
+    with _audit_log() as log:
+        result = log.verify()
+    if as_json:
+        print_json(result.as_dict())
+    elif result.ok:
+        Console().print(
+            f"[green]OK[/] {result.entries} entries ({result.first_seq}..{result.head_seq}); "
+            f"head {result.head_seq}:{result.head_hash} (keep it elsewhere: it proves the tail was not cut)"
+        )
+    else:
+        err.print(f"[bold red]audit trail broken at entry {result.bad_seq}:[/] {result.reason}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _day(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value).isoformat()
+    except DalilError:
+        fail(DalilError(f"{option} {value!r}: use YYYY-MM-DD"))
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (UTC)")],
+    until: Annotated[str | None, typer.Option(help="Last day included, YYYY-MM-DD (UTC)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    out: Annotated[Path | None, typer.Option(help="Output file (default: standard output)")] = None,
+) -> None:
+    """Entries between two days, with their numbers and hashes, as JSON lines or CSV."""
+    if fmt not in ("jsonl", "csv"):
+        fail(DalilError(f"--format {fmt!r}: use jsonl or csv"))
+    start = _day(since, "--since")
+    end = _day(until, "--until")
+    stop = (dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat() if end else None
+    with _audit_log() as log:
+        chunks = export(log.entries(start, stop), fmt)
+        if out is None:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+        else:
+            with out.open("w", encoding="utf-8", newline="") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+
+
+@audit_app.command("purge")
+def audit_purge(
+    days: Annotated[
+        int | None, typer.Option(help="Retention in days (default: DALIL_AUDIT_RETENTION_DAYS)")
+    ] = None,
+) -> None:
+    """Delete entries older than the retention; the purge is itself an entry and the chain stays verifiable."""
+    retention = days if days is not None else get_settings().audit_retention_days
+    if retention is None or retention < 0:
+        fail(DalilError("give --days N or set DALIL_AUDIT_RETENTION_DAYS"))
+    with _audit_log() as log:
+        deleted = log.purge(retention)
+    Console().print(f"purged {deleted} entries older than {retention} days")
