@@ -24,13 +24,13 @@ from assistant.index import Index  # noqa: E402
 from assistant.modes import SearchMode  # noqa: E402
 from assistant.payload import embed_input_of  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from assistant.tuning import TUNING  # noqa: E402
 from eval.dataset import load_dataset  # noqa: E402
 from eval.retrieval_metrics import score_ranking  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "benchmarks" / "work"
-K = 5
 
 
 def pct(values: list[float], q: float) -> float:
@@ -153,7 +153,7 @@ def bench_retrieval() -> dict[str, Any]:
         per: dict[str, list[float]] = {"recall": [], "hit": [], "mrr": [], "xl_recall": []}
         for s in samples:
             texts, sources = ranker(s.question)
-            sc = score_ranking(texts, sources, s.reference_contexts, s.source_files, K)
+            sc = score_ranking(texts, sources, s.reference_contexts, s.source_files, TUNING.eval_k)
             per["recall"].append(sc.excerpt_recall)
             per["hit"].append(sc.source_hit)
             per["mrr"].append(sc.mrr)
@@ -214,7 +214,7 @@ def bench_retrieval() -> dict[str, Any]:
     index.close()
     return {
         "dataset": "dev.jsonl (answerable questions)",
-        "k": K,
+        "k": TUNING.eval_k,
         "systems": rows,
         "query_embedding_plus_retrieval_ms": {
             "p50": pct(latencies, 0.5),
