@@ -40,6 +40,14 @@ class GroundingAction(StrEnum):
     REFUSED = "refused"  # no answer: the texts do not cover the question
 
 
+class PrivacyMode(StrEnum):
+    """How the personal data of a question is replaced when it must leave the asker's session
+    (assistant/privacy/pseudonymise.py)."""
+
+    PLACEHOLDERS = "placeholders"  # typed, numbered per text: [PERSON_1], [PHONE_1]
+    PSEUDONYMS = "pseudonyms"  # keyed HMAC of the value: [PERSON_1a2b3c], stable under one key
+
+
 def parse_audience(value: str | Audience) -> Audience:
     from assistant.errors import QueryError
 

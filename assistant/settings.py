@@ -1,13 +1,38 @@
-"""One Settings object, read from the environment (prefix DALIL_) and `.env`."""
+"""One Settings object, read from the environment (prefix DALIL_), then from ONE configuration file
+at a documented place, never from a `.env` in whatever directory a command runs from.
+
+Where each value comes from, first found wins:
+1. arguments given to `Settings(...)` (tests, the app's own overrides);
+2. the environment (`DALIL_*`, and `MISTRAL_API_KEY`);
+3. the configuration file: `DALIL_CONFIG_FILE` when set (empty: none), else `/etc/dalil/dalil.env`
+   when it exists. Same `NAME=value` lines as the environment. A secret found there is refused;
+4. secrets only: the secrets folder `DALIL_SECRETS_DIR` (one file per secret, named like its
+   variable, e.g. `MISTRAL_API_KEY`: the layout of systemd's LoadCredential= and Docker secrets);
+5. the defaults below.
+
+A secret is any field typed `SecretStr` (MISTRAL_API_KEY, DALIL_QDRANT_API_KEY, DALIL_PSEUDONYM_KEY...).
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, get_args
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
+from assistant.errors import ConfigError
+from assistant.modes import PrivacyMode
 from assistant.tuning import TUNING, Tuning
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -20,8 +45,107 @@ def _default_corpus_dir() -> Path:
     return (REPO_ROOT.parent / "shared" / "corpora").resolve()
 
 
+CONFIG_FILE_VAR = "DALIL_CONFIG_FILE"
+DEFAULT_CONFIG_FILE = Path("/etc/dalil/dalil.env")
+SECRETS_DIR_VAR = "DALIL_SECRETS_DIR"
+
+
+def config_file() -> Path | None:
+    """The configuration file Dalil reads: `DALIL_CONFIG_FILE` (an empty value: none; a file that
+    does not exist is an error), else `/etc/dalil/dalil.env` when it exists. Never the current
+    directory's `.env`."""
+    named = os.environ.get(CONFIG_FILE_VAR)
+    if named is None:
+        return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+    if not named.strip():
+        return None
+    path = Path(named).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"{CONFIG_FILE_VAR}={named!r}: no such file. Create it (NAME=value lines, see README's "
+            f"Configuration section) or unset {CONFIG_FILE_VAR} (then {DEFAULT_CONFIG_FILE} is read if it exists)."
+        )
+    return path
+
+
+def secrets_dir() -> Path | None:
+    """The secrets folder `DALIL_SECRETS_DIR` (None when unset)."""
+    named = os.environ.get(SECRETS_DIR_VAR, "").strip()
+    if not named:
+        return None
+    path = Path(named).expanduser()
+    if not path.is_dir():
+        raise ConfigError(
+            f"{SECRETS_DIR_VAR}={named!r} is not a folder: point it at a folder holding one file per secret "
+            "(e.g. MISTRAL_API_KEY), or unset it and give secrets in the environment."
+        )
+    return path
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    annotation = field.annotation
+    return annotation is SecretStr or SecretStr in get_args(annotation)
+
+
+class _ConfigFileSource(DotEnvSettingsSource):
+    """The configuration file (NAME=value lines), refusing any secret written in it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls, env_file=path)
+        self.path = path
+        found = []
+        for name, field in settings_cls.model_fields.items():
+            if _is_secret(field):
+                for _, env_name, _ in self._extract_field_info(field, name):
+                    if self.env_vars.get(env_name):
+                        found.append(env_name.upper())
+        if found:
+            raise ConfigError(
+                f"the configuration file {path} holds the secret(s) {', '.join(sorted(set(found)))}: "
+                f"secrets are never read from it (it is not meant to be as private as a secret). Remove "
+                f"them from {path} and give them in the environment, or as files in the secrets folder "
+                f"{SECRETS_DIR_VAR} (one file per secret, named like its variable)."
+            )
+
+
+class _SecretsOnlySource(SecretsSettingsSource):
+    """The secrets folder, for secret fields only: configuration has its own file."""
+
+    def __call__(self) -> dict[str, Any]:
+        if self.secrets_dir is None:
+            return {}
+        keys = {
+            key
+            for name, field in self.settings_cls.model_fields.items()
+            if _is_secret(field)
+            for key, _, _ in self._extract_field_info(field, name)
+        }
+        return {k: v for k, v in super().__call__().items() if k in keys}
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DALIL_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DALIL_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # no dotenv_settings: a `.env` in the current directory is never read
+        return (
+            init_settings,
+            env_settings,
+            _ConfigFileSource(settings_cls, config_file()),
+            _SecretsOnlySource(settings_cls, secrets_dir=secrets_dir()),
+        )
+
+    # remote hosts Dalil may connect to, besides loopback (assistant/egress.py): comma-separated
+    # host or host:port; every remote endpoint below is checked against it before any connection
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     data_dir: Path = Path(".dalil")
     corpus_dir: Path = Field(default_factory=_default_corpus_dir)
@@ -81,6 +205,16 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = None  # secret: environment or secrets file only
     secret_key_file: Path | None = None  # default ~/.config/dalil/secret.key, never in DATA_DIR
     audit_retention_days: int | None = None  # entries older than this are purged (None: kept)
+    # how a question's personal data is replaced when it leaves the asker's session (for a remote
+    # model): typed numbered placeholders, or keyed pseudonyms (assistant/privacy/pseudonymise.py)
+    privacy_mode: PrivacyMode = PrivacyMode.PLACEHOLDERS
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
 
     @property
     def tuning(self) -> Tuning:

@@ -312,6 +312,50 @@ class Tuning:
         300, "Seconds allowed to OCR one page (Tesseract). Arbitrary.", "ingestion"
     )
     ocr_workers: int = tuned(2, "Pages OCR'd in parallel: the machine's 2 cores.", "ingestion")
+    # ---------------------------------------------------------------- privacy
+    privacy_min_score: float = tuned(
+        0.5,
+        "Personal-data finds scoring below this are dropped (assistant/privacy/). With the scores of "
+        "privacy_scores it keeps a bare 9-digit number (CNSS) and drops ambiguous formats without a "
+        "context word. Set by hand; `dalil privacy eval` measures it on eval/privacy/lines.jsonl.",
+        "privacy",
+    )
+    privacy_scores: dict[str, float] = tuned(
+        {"exact": 0.95, "context": 0.85, "known_name": 0.75, "ner": 0.65, "bare": 0.5, "weak": 0.3},
+        "Confidence of a personal-data find by what supports it: exact (an e-mail, phone, RIB/IBAN "
+        "format), context (an identifier after its cue word, a name after a title or 'je m'appelle', "
+        "'ابني'...), known_name (a listed given name with a family name), ner (spaCy's French PER "
+        "entity, filtered), bare (9 digits with no cue: CNSS), weak (a CIN-like or passport-like "
+        "format with no cue: dropped). Ordinal by construction; set by hand, measured by "
+        "`dalil privacy eval`.",
+        "privacy",
+    )
+    privacy_context_chars: int = tuned(
+        40,
+        "How far before an identifier its cue word is looked for ('CIN', 'passeport', 'CNSS', "
+        "'الضمان الاجتماعي'): about six words, enough for 'son n° d'immatriculation CNSS est le'. "
+        "Set by hand on the even-numbered lines of eval/privacy/lines.jsonl.",
+        "privacy",
+    )
+    privacy_birth_context_chars: int = tuned(
+        40,
+        "How far before a date a birth cue ('né le', 'born on', 'المزدادة بتاريخ') makes it a date of "
+        "birth. Set by hand on the even-numbered lines of eval/privacy/lines.jsonl.",
+        "privacy",
+    )
+    privacy_name_max_words: int = tuned(
+        5,
+        "Longest person name, in words, particles included ('mohamed amine el fassi', 'Abdellah "
+        "Oulad Ali'). Convention.",
+        "privacy",
+    )
+    privacy_pseudonym_hex: int = tuned(
+        6,
+        "Hex digits of the keyed HMAC in a pseudonym ([PERSON_1a2b3c]): 24 bits, so two values of "
+        "one type in one text collide with probability ~1e-7; a collision is detected and "
+        "lengthened. Arbitrary (short enough for a model's context).",
+        "privacy",
+    )
     # ---------------------------------------------------------------- evaluation
     eval_k: int = tuned(
         5, "Cut-off of the headline retrieval metrics (recall@5, hit@5). Convention.", "evaluation"

@@ -1,5 +1,7 @@
 """`make bench`: ingestion, retrieval quality against baselines, answer latency, all on the real
-corpus, measured in one process. Writes benchmarks/results/*.json and refreshes docs/benchmarks.md.
+corpus, and personal-data detection on eval/privacy/lines.jsonl, measured in one process. Writes
+benchmarks/results/*.json and refreshes docs/benchmarks.md. `python -m benchmarks.run --only
+privacy` (or any comma-separated names) runs some of them and keeps the others' last results.
 
 The scale benchmark (10k-1M synthetic chunks) is separate: `make bench-scale`.
 """
@@ -316,6 +318,63 @@ def bench_answers() -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------------ privacy
+def bench_privacy() -> dict[str, Any]:
+    """The personal-data detector on eval/privacy/lines.jsonl: per type x language, the even (tuning)
+    and odd (held-out) halves, lines without personal data left untouched, latency per line, the
+    analyzer's build time (Presidio + spaCy model load), and the rules alone (no spaCy NER)."""
+    from assistant.privacy.detector import analyzer, detect, find_entities
+    from assistant.privacy.evaluation import evaluate, load_lines, select
+
+    lines = load_lines(ROOT / "eval" / "privacy" / "lines.jsonl")
+    t = time.perf_counter()
+    model = analyzer().model
+    load_s = time.perf_counter() - t
+    detect("warm-up: Je m'appelle Youssef El Amrani.", "fr")
+    report = evaluate(lines, detect)
+    halves = {split: evaluate(select(lines, split), detect) for split in ("even", "odd")}
+    rules_only = evaluate(lines, lambda text, lang: find_entities(text))
+    latencies: list[float] = []
+    by_language: dict[str, list[float]] = {}
+    for _ in range(3):
+        for line in lines:
+            t = time.perf_counter()
+            detect(line.text, line.language)
+            latencies.append((time.perf_counter() - t) * 1000)
+            by_language.setdefault(line.language, []).append(latencies[-1])
+    return {
+        "dataset": "eval/privacy/lines.jsonl",
+        "lines": len(lines),
+        "model": model,
+        "analyzer_build_s": round(load_s, 2),
+        "rule": report["rule"],
+        "overall": report["overall"],
+        "by_type": report["by_type"],
+        "by_language": report["by_language"],
+        "by_type_language": report["by_type_language"],
+        "no_pii_lines": report["no_pii_lines"],
+        "no_pii_untouched": report["no_pii_untouched"],
+        "targets": report["targets"],
+        "halves": {
+            split: {
+                "lines": h["lines"],
+                "overall": h["overall"],
+                "by_type": {k: h["by_type"][k] for k in ("PERSON", "CIN", "PHONE", "EMAIL", "RIB")},
+                "by_language": h["by_language"],
+                "no_pii_untouched": h["no_pii_untouched"],
+            }
+            for split, h in halves.items()
+        },
+        "rules_only": {"overall": rules_only["overall"], "PERSON": rules_only["by_type"]["PERSON"]},
+        "latency_ms": {"p50": pct(latencies, 0.5), "p95": pct(latencies, 0.95), "samples": len(latencies)},
+        "latency_ms_by_language": {
+            lang: {"p50": pct(v, 0.5), "p95": pct(v, 0.95)} for lang, v in sorted(by_language.items())
+        },
+        "misses": report["misses"],
+        "false_positives": report["false_positives"],
+    }
+
+
 def write_docs(results: dict[str, Any]) -> None:
     from benchmarks.report import render
 
@@ -329,11 +388,21 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     import sys
 
-    which = (
-        [] if "--docs-only" in sys.argv else os.environ.get("BENCH", "ingest,retrieval,answers").split(",")
-    )
+    # `--only privacy` (or BENCH=privacy,answers) runs some benchmarks; the others' results are
+    # read back from benchmarks/results/ so that docs/benchmarks.md stays whole
+    if "--only" in sys.argv[:-1]:
+        which = sys.argv[sys.argv.index("--only") + 1].split(",")
+    elif "--docs-only" in sys.argv:
+        which = []
+    else:
+        which = os.environ.get("BENCH", "ingest,retrieval,answers,privacy").split(",")
     results: dict[str, Any] = {}
-    for name, fn in (("ingest", bench_ingest), ("retrieval", bench_retrieval), ("answers", bench_answers)):
+    for name, fn in (
+        ("ingest", bench_ingest),
+        ("retrieval", bench_retrieval),
+        ("answers", bench_answers),
+        ("privacy", bench_privacy),
+    ):
         path = RESULTS / f"{name}.json"
         if name in which:
             t = time.perf_counter()

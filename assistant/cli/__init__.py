@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import typer
 
-from assistant.cli import accounts, answers, models
+from assistant.cli import accounts, answers, models, privacy
+from assistant.cli.output import fail
 from assistant.cli.plugins import register_plugin_commands
+from assistant.errors import DalilError
 
 app = typer.Typer(
     help="Dalil: answers from the official texts, with the exact article.", no_args_is_help=True
 )
-for _module in (answers, models, accounts):
+for _module in (answers, models, accounts, privacy):
     _module.register(app)
 register_plugin_commands(app)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except DalilError as exc:  # e.g. a configuration refused while reading the settings
+        try:
+            fail(exc)
+        except typer.Exit as done:
+            raise SystemExit(done.exit_code) from None
