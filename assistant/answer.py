@@ -11,6 +11,8 @@ from typing import Any
 from assistant.errors import LLMError
 from assistant.generation import grounding
 from assistant.generation.chat import ChatModel, Message
+from assistant.injection import detect as detect_instructions
+from assistant.injection import neutralise
 from assistant.language import detect
 from assistant.messages import (
     Answer,
@@ -211,6 +213,23 @@ class Assistant:
         report.action = GroundingAction.EXTRACTIVE
         answer.grounding = report.as_dict()
 
+    def instructions_in(self, result: Result) -> list[str]:
+        """The injection patterns a retrieved chunk matches: those recorded at ingestion, and those
+        the current patterns find (chunks indexed before a pattern existed are covered too)."""
+        stored = list(result.payload.get("injection") or [])
+        found = detect_instructions(
+            "\n".join(x for x in (result.payload.get("article_title"), result.text) if x)
+        )
+        return stored + [name for name in found if name not in stored]
+
+    def may_reach_model(self, result: Result) -> bool:
+        """A chunk holding instructions aimed at a model is shown to one only when its collection
+        allows it (collection YAML `allow_instructions: true`); extractive answers may quote it."""
+        if not self.instructions_in(result):
+            return True
+        collection = self.retriever.collections.get(str(result.payload.get("collection") or ""))
+        return bool(collection and collection.allow_instructions)
+
     def _generate(
         self,
         answer: Answer,
@@ -219,19 +238,41 @@ class Assistant:
         prompts: dict[str, Any],
         history: list[Message],
     ) -> Iterator[AnswerEvent]:
+        allowed = [self.may_reach_model(r) for r in results]
+        given = [r for r, ok in zip(results, allowed, strict=True) if ok]
+        withheld = [r.chunk_id for r, ok in zip(results, allowed, strict=True) if not ok]
+        if not given:  # every passage found addresses the model: quote them instead
+            self._extractive(answer, question, results, prompts)
+            answer.notice = prompts["notice_withheld"]
+            yield from _chunks(answer.answer)
+        else:
+            yield from self._generate_from(answer, question, given, results, prompts)
+        if withheld:
+            answer.grounding["withheld_sources"] = withheld
+
+    def _generate_from(
+        self,
+        answer: Answer,
+        question: str,
+        given: list[Result],
+        results: list[Result],
+        prompts: dict[str, Any],
+    ) -> Iterator[AnswerEvent]:
+        """A model answer from the passages `given` to it (fenced as data); the extractive
+        fallbacks quote every passage in `results`."""
         assert self.chat is not None
-        cites = self._citations(results, question)
+        cites = self._citations(given, question)
         blocks = []
         for c in cites:
             status = prompts["not_in_force"] if not c.in_force else ""
             blocks.append(
                 prompts["source"].format(
                     n=c.n,
-                    title=c.title,
-                    article=c.article or "—",
+                    title=neutralise(c.title or ""),
+                    article=neutralise(c.article or "—"),
                     page=c.page or "?",
                     status=status,
-                    text=c.text,
+                    text=neutralise(c.text),
                 )
             )
         messages: list[Message] = [{"role": "system", "content": prompts["system"]}]

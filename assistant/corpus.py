@@ -38,6 +38,9 @@ class Collection:
     description: str = ""
     documents: dict[str, DocumentMeta] = field(default_factory=dict)
     definition_path: Path | None = None
+    # texts of this collection may address a model (e.g. a collection about prompts themselves):
+    # its chunks flagged by assistant/injection.py are still shown to the model
+    allow_instructions: bool = False
 
 
 def _date(value: Any) -> dt.date | None:
@@ -78,6 +81,11 @@ def load_collections(definitions_dir: Path) -> dict[str, Collection]:
             raise ConfigError(
                 f"{path}: audience must be one of {[a.value for a in Audience]}, got {raw.get('audience')!r}."
             ) from None
+        allow_instructions = raw.get("allow_instructions", False)
+        if not isinstance(allow_instructions, bool):
+            raise ConfigError(
+                f"{path}: allow_instructions must be true or false, got {allow_instructions!r}."
+            )
         docs = {fname: _doc_meta(meta or {}) for fname, meta in (raw.get("documents") or {}).items()}
         out[name] = Collection(
             name=name,
@@ -87,6 +95,7 @@ def load_collections(definitions_dir: Path) -> dict[str, Collection]:
             description=raw.get("description", ""),
             documents=docs,
             definition_path=path,
+            allow_instructions=allow_instructions,
         )
     return out
 

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 _API_PREFIX = "/v1"
 
+# Mistral's hosted API: where the `mistralai` SDK and LangChain's ChatMistralAI go when no server is
+# given. Dalil always passes it explicitly, so the address checked against the egress allow-list
+# (assistant/egress.py) is the address used.
+MISTRAL_API_URL = "https://api.mistral.ai"
+
 
 def server_root(url: str) -> str:
     """The server address without a trailing slash or API prefix: what the `mistralai` SDK wants

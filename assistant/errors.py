@@ -31,3 +31,7 @@ class LLMError(DalilError):
 
 class DatasetError(DalilError):
     """An evaluation dataset line is malformed."""
+
+
+class EgressError(ConfigError):
+    """A remote endpoint's host is neither loopback nor in DALIL_ALLOWED_HOSTS (assistant/egress.py)."""

@@ -46,11 +46,18 @@ class ChunkPayload(TypedDict):
     parts: int
     # the text itself
     text: str
+    # instructions aimed at a model found in the text (assistant/injection.py): the names of the
+    # matched patterns, empty when clean. Chunks written before this field read back as [].
+    injection: list[str]
 
 
 def as_payload(stored: dict[str, Any] | None) -> ChunkPayload:
-    """A payload read back from an engine (engines return plain dicts)."""
-    return cast(ChunkPayload, dict(stored or {}))
+    """A payload read back from an engine (engines return plain dicts). Fields added after a chunk
+    was written get their empty value (`injection`: [])."""
+    payload = dict(stored or {})
+    if stored:
+        payload.setdefault("injection", [])
+    return cast(ChunkPayload, payload)
 
 
 def embed_input(

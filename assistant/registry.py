@@ -64,6 +64,11 @@ MIGRATIONS = (
         "index on documents(status)",
         sql="CREATE INDEX IF NOT EXISTS documents_status ON documents (status)",
     ),
+    Migration(
+        3,
+        "documents.flagged_chunks: chunks holding instructions aimed at a model (assistant/injection.py)",
+        sql="ALTER TABLE documents ADD COLUMN flagged_chunks INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 
 
@@ -85,6 +90,7 @@ class DocumentRecord:
     created_at: str
     updated_at: str
     indexed_at: str | None
+    flagged_chunks: int = 0  # chunks of the indexed version that hold instructions aimed at a model
 
     def __post_init__(self) -> None:
         self.status = DocumentStatus(self.status)
@@ -147,6 +153,7 @@ class Registry(SQLiteStore):
                 "created_at": now,
                 "updated_at": now,
                 "indexed_at": None,
+                "flagged_chunks": 0,
             }
         else:
             record = existing.as_dict()

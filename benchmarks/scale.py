@@ -117,6 +117,7 @@ def synthetic_payload(pid: int) -> ChunkPayload:
         "part": 1,
         "parts": 1,
         "text": "x" * 900,
+        "injection": [],
     }
 
 

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from assistant.endpoints import openai_base_url
 from assistant.errors import ConfigError, DalilError
 from assistant.index import Index
@@ -61,8 +63,9 @@ def generate(settings: Settings, collection: str, n: int, out: Path) -> int:
     if not docs:
         raise DalilError(f"collection {collection!r} has no indexed chunks: run `dalil ingest` first")
     url = getattr(model, "server_url", None)
-    key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else "none"
-    llm = ChatMistralAI(model=model.name, api_key=key, base_url=openai_base_url(url) if url else None, max_retries=0)  # type: ignore[call-arg,arg-type]
+    key = settings.mistral_api_key or SecretStr("none")
+    base_url = openai_base_url(url) if url else None
+    llm = ChatMistralAI(model=model.name, api_key=key, base_url=base_url, max_retries=0)  # type: ignore[call-arg]
     gen = TestsetGenerator(
         llm=LangchainLLMWrapper(llm),
         embedding_model=LangchainEmbeddingsWrapper(DalilLCEmbeddings(index.embedder)),

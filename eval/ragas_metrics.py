@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
-from assistant.endpoints import openai_base_url
+from assistant.egress import check_url
+from assistant.endpoints import MISTRAL_API_URL, openai_base_url
 from assistant.offline import enforce_offline_env
 
 enforce_offline_env()
@@ -90,6 +92,14 @@ class DalilLCEmbeddings:
         return self.embed_query(text)
 
 
+def judge_endpoint(judge_url: str | None, allowed_hosts: Sequence[str]) -> str:
+    """The judge's server (Mistral's API without --judge-url), checked against the egress
+    allow-list before anything connects to it."""
+    if judge_url:
+        return check_url(judge_url, "--judge-url", allowed_hosts)
+    return check_url(MISTRAL_API_URL, "--judge-model without --judge-url (Mistral's API)", allowed_hosts)
+
+
 def judge_scores(
     items: list[dict[str, Any]],
     judge_model: str,
@@ -98,8 +108,15 @@ def judge_scores(
     embedder: Any,
     timeout_s: float = 180.0,
     max_tokens: int = 1024,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> list[dict[str, float | None]]:
-    """LLM-judged Ragas metrics. Tiny models give NaN scores: recorded as missing values."""
+    """LLM-judged Ragas metrics. Tiny models give NaN scores: recorded as missing values.
+    `allowed_hosts`: the egress allow-list (default: the settings' DALIL_ALLOWED_HOSTS)."""
+    if allowed_hosts is None:
+        from assistant.settings import get_settings
+
+        allowed_hosts = get_settings().allowed_hosts
+    base_url = openai_base_url(judge_endpoint(judge_url, allowed_hosts))
     from langchain_core.embeddings import Embeddings
     from langchain_mistralai import ChatMistralAI
     from ragas import EvaluationDataset, RunConfig, evaluate
@@ -112,7 +129,6 @@ def judge_scores(
         ResponseRelevancy,
     )
 
-    base_url = openai_base_url(judge_url) if judge_url else None
     kwargs: dict[str, Any] = {
         "model": judge_model,
         "api_key": api_key or "none",
@@ -120,9 +136,8 @@ def judge_scores(
         "max_tokens": max_tokens,
         "timeout": int(timeout_s),
         "max_retries": 0,
+        "base_url": base_url,
     }
-    if base_url:
-        kwargs["base_url"] = base_url
     llm = LangchainLLMWrapper(ChatMistralAI(**kwargs), bypass_n=True)
     # a model that stops on length must still be scored (NaN), not raise
     llm.is_finished = lambda response: True  # type: ignore[method-assign]

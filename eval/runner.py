@@ -190,8 +190,10 @@ def run(
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    from eval.ragas_metrics import judge_scores, non_llm_scores
+    from eval.ragas_metrics import judge_endpoint, judge_scores, non_llm_scores
 
+    if judge_model:
+        judge_endpoint(judge_url, settings.allowed_hosts)  # refused before any question is asked
     samples = load_dataset(dataset)[:limit] if limit else load_dataset(dataset)
     dalil = Dalil.open(settings, index=index)
     started = time.perf_counter()
@@ -214,6 +216,7 @@ def run(
                 dalil.index.embedder,
                 timeout_s=settings.judge_timeout_s,
                 max_tokens=settings.judge_max_tokens,
+                allowed_hosts=settings.allowed_hosts,
             ),
             strict=True,
         ):

@@ -116,13 +116,14 @@ def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("doc_id", "status", "version", "chunks", "collection", "indexed_at", "error")
+    table = Table("doc_id", "status", "version", "chunks", "flagged", "collection", "indexed_at", "error")
     for r in rows:
         table.add_row(
             r["doc_id"],
             r["status"],
             str(r["version"]),
             str(r["chunks"]),
+            str(r["flagged_chunks"]),  # chunks holding instructions aimed at a model
             r["collection"],
             r["indexed_at"] or "",
             (r["error"] or "")[:60],

@@ -28,6 +28,7 @@ from assistant.dates import FAR_FUTURE, optional_date_int, utc_now
 from assistant.embeddings.cache import EmbeddingCache
 from assistant.errors import IngestError
 from assistant.index import Index
+from assistant.injection import detect
 from assistant.legal import infer_law_numbers
 from assistant.payload import ChunkPayload, embed_input
 from assistant.registry import DocumentStatus, Registry, doc_id_for
@@ -231,8 +232,10 @@ class Syncer:
             self.registry.upsert(
                 doc_id, path=str(path), source=source, collection=coll.name, status=DocumentStatus.UPDATING
             )
+            # instructions aimed at a model, per chunk (assistant/injection.py): stored in the payload
+            flags = {c.chunk_id: self.injection(c) for c in chunks}
             embedded = self._write(
-                chunks, doc_id, version, source, coll, meta, doc_language, path, parsed.text
+                chunks, doc_id, version, source, coll, meta, doc_language, path, parsed.text, flags
             )
             self.registry.upsert(
                 doc_id,
@@ -243,6 +246,7 @@ class Syncer:
                 version=version,
                 status=DocumentStatus.INDEXED,
                 chunks=len(chunks),
+                flagged_chunks=sum(1 for names in flags.values() if names),
                 error=None,
                 title=meta.title or title_from_filename(path),
                 language=doc_language,
@@ -293,8 +297,10 @@ class Syncer:
         doc_language: str,
         path: Path,
         full_text: str,
+        flags: dict[str, list[str]] | None = None,
     ) -> int:
         index = self.index
+        flags = flags if flags is not None else {c.chunk_id: self.injection(c) for c in chunks}
         title = meta.title or title_from_filename(path)
         law_numbers = meta.law_numbers or infer_law_numbers(path.stem + " " + full_text[:600])
         embed_texts = [self._embed_text(c, title) for c in chunks]
@@ -348,6 +354,7 @@ class Syncer:
                 "valid_from": optional_date_int(meta.in_force_from) or 0,
                 "valid_until": optional_date_int(meta.in_force_until) or FAR_FUTURE,
                 "text": chunk.text,
+                "injection": flags[chunk.chunk_id],
             }
             sparse = index.sparse.encode_document(etext, chunk.language)
             points.append(ChunkPoint(chunk.chunk_id, vectors[chunk.chunk_id], sparse, payload))
@@ -361,6 +368,11 @@ class Syncer:
                 )
             index.store.delete(Where(doc_ids=[doc_id], exclude_version=version))
         return len(todo)
+
+    @staticmethod
+    def injection(chunk: Chunk) -> list[str]:
+        """The injection patterns a chunk matches (its text and the title printed above it)."""
+        return detect("\n".join(x for x in (chunk.article_title, chunk.text) if x))
 
     @staticmethod
     def _embed_text(chunk: Chunk, title: str) -> str:
@@ -386,7 +398,7 @@ class Syncer:
             return False
         with self.index.lock:
             self.index.store.delete(Where(doc_ids=[doc_id]))
-        self.registry.upsert(doc_id, status=DocumentStatus.REMOVED, chunks=0, hash=None)
+        self.registry.upsert(doc_id, status=DocumentStatus.REMOVED, chunks=0, flagged_chunks=0, hash=None)
         return True
 
 

@@ -104,8 +104,9 @@ def test_legacy_registry_is_readable_and_upgraded(legacy: Path) -> None:
         assert reg.by_hash("ab" * 32) == loi
         # the fingerprint the previous release computed: answers already logged keep matching it
         assert reg.index_version() == "6a9c21df2d08-1docs"
-        assert reg.schema_version == latest_version(registry.MIGRATIONS) == 2
-    assert user_version(path) == 2
+        assert reg.schema_version == latest_version(registry.MIGRATIONS) == 3
+        assert loi.flagged_chunks == 0  # migration 3: no chunk of a legacy document counted as flagged
+    assert user_version(path) == 3
     assert "documents_status" in index_names(path)
 
 
@@ -194,14 +195,14 @@ def test_a_failing_migration_leaves_the_file_at_its_previous_version(legacy: Pat
     broken = (
         *registry.MIGRATIONS,
         Migration(
-            3,
+            4,
             "an index, then a table that already exists",
             sql="CREATE INDEX doomed ON documents (source); CREATE TABLE documents (x TEXT)",
         ),
     )
-    with pytest.raises(ConfigError, match="migration 3"):
+    with pytest.raises(ConfigError, match="migration 4"):
         open_database(path, broken, store="registry")
-    # one transaction: neither migration 2 nor the first half of migration 3 stayed
+    # one transaction: neither migrations 2-3 nor the first half of migration 4 stayed
     assert user_version(path) == 0
     assert not index_names(path)
 
@@ -210,10 +211,10 @@ def test_a_failing_migration_leaves_the_file_at_its_previous_version(legacy: Pat
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        open_database(path, (*registry.MIGRATIONS, Migration(3, "python", run=boom)), store="registry")
+        open_database(path, (*registry.MIGRATIONS, Migration(4, "python", run=boom)), store="registry")
     assert user_version(path) == 0
     with Registry(path) as reg:  # the real migrations still apply afterwards
-        assert reg.schema_version == 2
+        assert reg.schema_version == 3
         assert len(reg.all()) == 3
         tables = {r[0] for r in reg.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert "half_done" not in tables

@@ -1,4 +1,5 @@
-"""No socket leaves loopback during ingest, ask (llm and extractive) and eval."""
+"""No socket leaves loopback, and no name outside it is resolved, during ingest, ask (llm and
+extractive), eval and the Streamlit app (each page, a question asked)."""
 
 from __future__ import annotations
 
@@ -46,9 +47,20 @@ def guard(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise socket.gaierror("name resolution blocked by test")
         return real_getaddrinfo(host, *args, **kwargs)
 
+    def resolver(real):  # type: ignore[no-untyped-def]
+        def resolve(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if not _is_loopback(host):
+                attempts.append(f"resolve {host} ({real.__name__})")
+                raise socket.gaierror("name resolution blocked by test")
+            return real(host, *args, **kwargs)
+
+        return resolve
+
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    for name in ("gethostbyname", "gethostbyname_ex"):
+        monkeypatch.setattr(socket, name, resolver(getattr(socket, name)))
     return attempts
 
 
@@ -106,4 +118,50 @@ def test_ingest_ask_and_eval_stay_on_loopback(guard: list[str], fresh, tmp_path:
         }
     finally:
         server.stop()
+    assert guard == []
+
+
+def test_the_app_stays_on_loopback(guard: list[str], fresh, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The Streamlit app in-process (AppTest, as tests/test_ui.py drives it): a question on the chat
+    page, then the Documents page (signed in) and the Quality page, under the same guard."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from assistant.credentials import add_user
+    from assistant.index import Index, drop_shared
+    from assistant.settings import get_settings
+    from ingest.sync import Syncer
+    from tests.conftest import settings_env
+
+    index = Index(fresh)
+    assert not Syncer(fresh, index).run().failed
+    index.close()
+    for key, value in settings_env(fresh).items():
+        if key.startswith("DALIL_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DALIL_FILE_SERVER_PORT", "0")
+    get_settings.cache_clear()
+    add_user(fresh.credentials_path, "owner", "s3cret-pass")
+    app = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
+    try:
+        at = AppTest.from_file(app, default_timeout=120).run()
+        assert not at.exception
+        at.chat_input[0].set_value(
+            "Combien de semaines dure le congé de maternité d'une agente publique ?"
+        ).run()
+        assert not at.exception
+        assert any(e.label.startswith("[1]") for e in at.expander)
+        at.text_input(key="signin_user").set_value("owner")
+        at.text_input(key="signin_password").set_value("s3cret-pass")
+        at.button(key="FormSubmitter:signin-Se connecter").click().run()
+        assert at.session_state.agent == "owner"
+        at.switch_page("page_admin.py").run()
+        assert not at.exception
+        assert "flagged_chunks" in at.dataframe[0].value.columns
+        at.switch_page("page_quality.py").run()
+        assert not at.exception
+    finally:
+        st.cache_resource.clear()
+        drop_shared(fresh)
+        get_settings.cache_clear()
     assert guard == []

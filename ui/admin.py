@@ -77,6 +77,7 @@ def admin_page() -> None:
                     "status",
                     "version",
                     "chunks",
+                    "flagged_chunks",
                     "collection",
                     "method",
                     "indexed_at",
@@ -88,6 +89,9 @@ def admin_page() -> None:
         use_container_width=True,
         hide_index=True,
     )
+    flagged = sum(1 for r in records if r.flagged_chunks)
+    if flagged:
+        st.warning(t(lang, "flagged_notice", n=flagged))
     c1, c2 = st.columns(2)
     if c1.button(t(lang, "reindex_all"), key="reindex_all"):
         _run(None, lang=lang)

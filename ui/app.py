@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from assistant.language import LANGUAGES
@@ -13,7 +15,10 @@ from ui import state  # noqa: E402
 from ui.i18n import t  # noqa: E402
 from ui.signin import sidebar_identity  # noqa: E402
 
-st.set_page_config(page_title="Dalil · دليل", page_icon=":material/balance:", layout="wide")
+# a local image: a `:material/…` page icon makes the browser fetch it from a third-party font host
+st.set_page_config(
+    page_title="Dalil · دليل", page_icon=str(Path(__file__).parent / "favicon.png"), layout="wide"
+)
 state.init_session()
 st.markdown(f"<style>{state.css()}</style>", unsafe_allow_html=True)
 

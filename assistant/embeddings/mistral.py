@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from assistant.egress import check_url
+from assistant.endpoints import MISTRAL_API_URL
 from assistant.errors import ConfigError, LLMError
 from assistant.settings import Settings
 
@@ -15,7 +17,15 @@ class MistralEmbedder:
         key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else None
         if not key and not settings.embed_url:
             raise ConfigError("DALIL_EMBEDDER=mistral needs MISTRAL_API_KEY or DALIL_EMBED_URL.")
-        self._client = Mistral(api_key=key or "none", server_url=settings.embed_url)
+        if settings.embed_url:
+            server_url = check_url(settings.embed_url, "DALIL_EMBED_URL", settings.allowed_hosts)
+        else:
+            server_url = check_url(
+                MISTRAL_API_URL,
+                "DALIL_EMBEDDER=mistral (Mistral's API, no DALIL_EMBED_URL)",
+                settings.allowed_hosts,
+            )
+        self._client = Mistral(api_key=key or "none", server_url=server_url)
         self.name = settings.embed_model or "mistral-embed"
         self.dim = 1024
         probe = self.embed_documents(["dim"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 import numpy as np
 
+from assistant.egress import check_url
 from assistant.endpoints import openai_endpoint
 from assistant.errors import ConfigError, LLMError
 from assistant.settings import Settings
@@ -17,7 +18,9 @@ class OpenAICompatEmbedder:
     def __init__(self, settings: Settings) -> None:
         if not settings.embed_url:
             raise ConfigError("DALIL_EMBEDDER=openai needs DALIL_EMBED_URL (e.g. http://127.0.0.1:8080).")
-        self._url = openai_endpoint(settings.embed_url, "embeddings")
+        self._url = openai_endpoint(
+            check_url(settings.embed_url, "DALIL_EMBED_URL", settings.allowed_hosts), "embeddings"
+        )
         key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else "none"
         self._headers = {"Authorization": f"Bearer {key}"}
         self.name = settings.embed_model or "default"

@@ -3,12 +3,13 @@ Mistral's API and to any self-hosted Mistral-compatible server (vLLM, llama.cpp)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from assistant.endpoints import server_root
+from assistant.egress import check_url
+from assistant.endpoints import MISTRAL_API_URL, server_root
 from assistant.errors import ConfigError, LLMError
-from assistant.settings import Settings
+from assistant.settings import Settings, get_settings
 
 Message = dict[str, str]
 
@@ -38,10 +39,24 @@ class MistralChat:
         timeout_s: float = 60.0,
         max_tokens: int = 600,
         temperature: float = 0.1,
+        *,
+        allowed_hosts: Sequence[str] | None = None,
+        setting: str | None = None,
     ) -> None:
+        """`server_url` None: Mistral's API. The host is checked against the egress allow-list
+        (`allowed_hosts`, default the settings' DALIL_ALLOWED_HOSTS) before the client is built;
+        `setting` names where the address came from in the error."""
         from mistralai.client import Mistral
 
-        server_url = server_root(server_url) if server_url else None
+        if allowed_hosts is None:
+            allowed_hosts = get_settings().allowed_hosts
+        if server_url:
+            check_url(server_url, setting or "DALIL_LLM_URL", allowed_hosts)
+            server_url = server_root(server_url)
+        else:
+            server_url = check_url(
+                MISTRAL_API_URL, setting or "MISTRAL_API_KEY (Mistral's API)", allowed_hosts
+            )
         self.name = model
         self.server_url = server_url
         self._timeout_ms = int(timeout_s * 1000)
@@ -129,4 +144,12 @@ def chat_model_from_settings(settings: Settings) -> ChatModel | None:
         timeout_s=settings.llm_timeout_s,
         max_tokens=settings.llm_max_tokens,
         temperature=settings.llm_temperature,
+        allowed_hosts=settings.allowed_hosts,
+        setting=(
+            "DALIL_LLM_URL"
+            if settings.llm_url
+            else "DALIL_LLM_GGUF"
+            if url
+            else "MISTRAL_API_KEY (Mistral's API, no DALIL_LLM_URL)"
+        ),
     )

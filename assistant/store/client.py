@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 
+from assistant.egress import check_url
 from assistant.errors import IndexLockedError
 from assistant.payload import ChunkPayload, as_payload
 from assistant.settings import Settings
@@ -70,8 +71,9 @@ class ClientStore:
         if client is not None:
             self.client = client
         elif settings.qdrant_url:
+            url = check_url(settings.qdrant_url, "DALIL_QDRANT_URL", settings.allowed_hosts)
             key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-            self.client = QdrantClient(url=settings.qdrant_url, api_key=key, timeout=30)
+            self.client = QdrantClient(url=url, api_key=key, timeout=30)
         else:
             try:
                 self.client = QdrantClient(path=path or ":memory:")
