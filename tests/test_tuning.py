@@ -19,7 +19,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "tuning.md"
 def test_every_number_has_an_origin_and_a_group() -> None:
     fields = dataclasses.fields(tuning.Tuning)
     assert fields
-    missing = [f.name for f in fields if len(f.metadata.get("origin", "")) < 12 or not f.metadata.get("group")]
+    missing = [
+        f.name for f in fields if len(f.metadata.get("origin", "")) < 12 or not f.metadata.get("group")
+    ]
     assert not missing, f"tuning fields without a documented origin: {missing}"
 
 
@@ -37,9 +39,10 @@ def test_settings_overrides_reach_the_tuning(tmp_path: Path) -> None:
     assert t.cross_language_weight == 0.5 and t.top_k == 12
     default = Settings(data_dir=tmp_path).tuning
     assert default == tuning.TUNING
-    assert default.min_similarity_for("multilingual-e5-small-q4") == tuning.TUNING.min_similarity[
-        "multilingual-e5-small-q4"
-    ]
+    assert (
+        default.min_similarity_for("multilingual-e5-small-q4")
+        == tuning.TUNING.min_similarity["multilingual-e5-small-q4"]
+    )
 
 
 def test_a_negative_threshold_still_means_the_calibrated_one(tmp_path: Path) -> None:
