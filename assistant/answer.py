@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.errors import LLMError
@@ -24,6 +25,7 @@ from assistant.messages import (
     TokenEvent,
 )
 from assistant.modes import AnswerMode, Audience, GroundingAction, SearchMode
+from assistant.privacy import Pseudonymiser, StreamRestorer, restore
 from assistant.prompts import load_prompts
 from assistant.references import unindexed_governing_texts
 from assistant.retrieval import Result, Retriever, SearchResponse
@@ -38,9 +40,14 @@ def relevance(retriever: Retriever, question: str, where_kwargs: dict[str, Any])
 
 
 class Assistant:
-    def __init__(self, retriever: Retriever, chat: ChatModel | None = None) -> None:
+    def __init__(
+        self, retriever: Retriever, chat: ChatModel | None = None, outbound: Pseudonymiser | None = None
+    ) -> None:
+        """`outbound`: how a question's personal data is replaced before it is sent to a remote
+        model (None: the model is local, or on a server the state controls and allowed to see it)."""
         self.retriever = retriever
         self.chat = chat
+        self.outbound = outbound
         self.settings = retriever.settings
         self.tuning = self.settings.tuning
 
@@ -68,7 +75,8 @@ class Assistant:
         prompts = load_prompts(lang)
         mode = self._mode(mode)
         history = (history or [])[-self.tuning.history_turns :]
-        standalone = self._standalone(question, history, mode)
+        to_model = self._to_model(question, history, mode, lang)
+        standalone = self._standalone(question, history, mode, to_model)
         t_r = time.perf_counter()
         resp = self.retriever.search(
             standalone, k=k or self.tuning.top_k, date=date, collections=collections, audience=audience
@@ -123,23 +131,37 @@ class Assistant:
             mode = AnswerMode.LLM if self.chat is not None else AnswerMode.EXTRACTIVE
         return mode
 
-    def _standalone(self, question: str, history: list[Message], mode: AnswerMode) -> str:
+    def _to_model(self, question: str, history: list[Message], mode: AnswerMode, language: str) -> ToModel:
+        """The question and the conversation as the model may see them: unchanged for a local model;
+        for a remote one, with the personal data replaced (one mapping for the whole conversation,
+        so the same value gets the same token in every turn)."""
+        if mode != AnswerMode.LLM or self.chat is None or self.outbound is None:
+            return ToModel(question, history, {})
+        texts = [m["content"] for m in history] + [question]
+        joined = self.outbound.pseudonymise(_TURN_BREAK.join(texts), language)
+        parts = joined.text.split(_TURN_BREAK)
+        if len(parts) != len(texts):  # an entity across turns cannot happen; be safe anyway
+            parts = [self.outbound.pseudonymise(t, language).text for t in texts]
+        turns = [{"role": m["role"], "content": c} for m, c in zip(history, parts[:-1], strict=True)]
+        return ToModel(parts[-1], turns, joined.mapping)
+
+    def _standalone(self, question: str, history: list[Message], mode: AnswerMode, to_model: ToModel) -> str:
         previous = [m["content"] for m in history if m.get("role") == "user"]
         if not previous:
             return question
         if mode == AnswerMode.LLM and self.chat is not None:
             prompts = load_prompts(detect(question).language)
             limit = self.tuning.rewrite_turn_chars
-            convo = "\n".join(f"{m['role']}: {m['content'][:limit]}" for m in history)
+            convo = "\n".join(f"{m['role']}: {m['content'][:limit]}" for m in to_model.history)
             try:
                 rewritten = self.chat.complete(
                     [
                         {"role": "system", "content": prompts["rewrite"]},
-                        {"role": "user", "content": f"{convo}\nuser: {question}"},
+                        {"role": "user", "content": f"{convo}\nuser: {to_model.question}"},
                     ]
                 ).strip()
                 if 5 < len(rewritten) < self.tuning.rewrite_max_chars:
-                    return rewritten.splitlines()[0]
+                    return restore(rewritten.splitlines()[0], to_model.mapping)
             except LLMError:
                 pass
         # without a model: a short follow-up inherits the previous question's subject
@@ -261,6 +283,10 @@ class Assistant:
         """A model answer from the passages `given` to it (fenced as data); the extractive
         fallbacks quote every passage in `results`."""
         assert self.chat is not None
+        model_question, mapping = question, {}
+        if self.outbound is not None:  # a remote model never sees the asker's personal data
+            sent = self.outbound.pseudonymise(question, answer.language)
+            model_question, mapping = sent.text, sent.mapping
         cites = self._citations(given, question)
         blocks = []
         for c in cites:
@@ -279,15 +305,21 @@ class Assistant:
         messages.append(
             {
                 "role": "user",
-                "content": prompts["user"].format(sources="\n\n".join(blocks), question=question),
+                "content": prompts["user"].format(sources="\n\n".join(blocks), question=model_question),
             }
         )
         pieces: list[str] = []
+        restorer = StreamRestorer(mapping)
         try:
             for delta in self.chat.stream(messages):
                 pieces.append(delta)
-                yield TokenEvent(delta)
-            text = _clean_generation("".join(pieces))
+                shown = restorer.feed(delta)
+                if shown:
+                    yield TokenEvent(shown)
+            rest = restorer.finish()
+            if rest:
+                yield TokenEvent(rest)
+            text = _clean_generation(restore("".join(pieces), mapping))
             if not text:
                 raise LLMError("the model returned an empty answer")
         except LLMError as exc:
@@ -336,6 +368,18 @@ class Assistant:
             "generation": round(generation_ms, 1),
             "total": round((time.perf_counter() - t0) * 1000, 1),
         }
+
+
+_TURN_BREAK = "\n\u241e\n"  # joins the turns of a conversation to pseudonymise them with one mapping
+
+
+@dataclass(frozen=True)
+class ToModel:
+    """A conversation as a model may see it, and the way back to the asker's own values."""
+
+    question: str
+    history: list[Message]
+    mapping: dict[str, str]
 
 
 _SPECIAL = re.compile(r"<\|[^|>]*\|>|<\|[^>]*$|</?s>|\[/?INST\]")

@@ -43,7 +43,8 @@ from typing import Any
 from assistant.dates import utc_now
 from assistant.errors import ConfigError
 from assistant.keys import derive, mac
-from assistant.privacy import detect, redact, redact_known
+from assistant.modes import PrivacyMode
+from assistant.privacy import Entity, Pseudonymiser, detect, redact_known
 from assistant.sqlite_store import Migration, SQLiteStore, sql_statements
 
 GENESIS = "0" * 64
@@ -240,9 +241,12 @@ class AuditLog(SQLiteStore):
     STORE = "audit log"
     PRIVATE = True
 
-    def __init__(self, path: Path, key: bytes | None = None) -> None:
+    def __init__(
+        self, path: Path, key: bytes | None = None, privacy_mode: PrivacyMode = PrivacyMode.PLACEHOLDERS
+    ) -> None:
         self._key = derive(key, "audit-chain") if key is not None else None
         self._pseudonyms = derive(key, "pseudonyms") if key is not None else None
+        self._privacy_mode = PrivacyMode(privacy_mode)
         self._lock = threading.Lock()
         super().__init__(path, migrations(self._key))
 
@@ -283,6 +287,18 @@ class AuditLog(SQLiteStore):
                 conn.isolation_level = saved
         return seq, h
 
+    def _minimised(self, text: str, language: str | None = None, entities: list[Entity] | None = None) -> str:
+        """`text` with its personal data replaced, as the privacy mode says: numbered placeholders, or
+        keyed pseudonyms (the same value gets the same pseudonym in every entry, so an auditor can
+        link a person's questions without reading who they are)."""
+        if not text:
+            return text
+        return (
+            Pseudonymiser(self._privacy_mode, key=self._pseudonyms)
+            .pseudonymise(text, language, entities)
+            .text
+        )
+
     def _pseudonym(self, text: str) -> str:
         assert self._pseudonyms is not None
         return mac(self._pseudonyms, text, 20)
@@ -301,11 +317,12 @@ class AuditLog(SQLiteStore):
         self._require_key()
         question = str(answer.get("question", ""))
         language = answer.get("language")
-        personal = [e.text for e in detect(question, language)]
+        entities = detect(question, language)
+        personal = [e.text for e in entities]
         body = {
             "user": self._pseudonym(user) if user else None,
             "audience": audience,
-            "question": redact(question, language),
+            "question": self._minimised(question, language, entities),
             "question_hmac": self._pseudonym(question),
             "language": language,
             "mode": answer.get("mode"),
@@ -344,7 +361,7 @@ class AuditLog(SQLiteStore):
         else:
             raw_q = str(answer.get("question", ""))
             personal = [e.text for e in detect(raw_q)]
-            question = redact(raw_q)
+            question = self._minimised(raw_q)
             text = redact_known(str(answer.get("answer", "")), personal)
             citations = [c.get("chunk_id") for c in answer.get("citations", [])]
             answer_hash = None
@@ -353,7 +370,7 @@ class AuditLog(SQLiteStore):
             "answer_hash": answer_hash,
             "rating": rating,
             "reason": reason,
-            "comment": redact(comment or ""),
+            "comment": self._minimised(comment or ""),
             "question": question,
             "answer": text,
             "citations": citations,

@@ -8,6 +8,7 @@ from collections import OrderedDict
 import numpy as np
 
 from assistant.embeddings import Embedder, get_embedder
+from assistant.privacy import redact
 from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import IndexMeta, VectorStore, open_store
@@ -34,7 +35,8 @@ class Index:
             if vec is not None:
                 self._queries.move_to_end(text)
                 return vec
-        vec = self.embedder.embed_query(text)
+        # an encoder on another machine never receives the asker's personal data
+        vec = self.embedder.embed_query(redact(text) if self.embedder.remote else text)
         with self.lock:
             self._queries[text] = vec
             while len(self._queries) > self.settings.tuning.query_cache_size:

@@ -8,9 +8,10 @@ from assistant.answer import Assistant
 from assistant.audit import AuditLog
 from assistant.generation.chat import ChatModel, chat_model_from_settings
 from assistant.index import Index, shared_index
-from assistant.keys import secret_key
+from assistant.keys import derive, secret_key
 from assistant.messages import Answer
 from assistant.modes import Audience
+from assistant.privacy import Pseudonymiser
 from assistant.prompts import prompt_version
 from assistant.registry import Registry
 from assistant.retrieval import Retriever
@@ -37,10 +38,17 @@ class Dalil:
         idx = index or (shared_index(settings) if shared else Index(settings))
         retriever = Retriever(idx)
         model = chat if chat is not None else chat_model_from_settings(settings)
-        audit = AuditLog(settings.audit_path, key=secret_key(settings))
+        key = secret_key(settings)
+        audit = AuditLog(settings.audit_path, key=key, privacy_mode=settings.privacy_mode)
         if settings.audit_retention_days is not None:
             audit.purge(settings.audit_retention_days)
-        return cls(settings, idx, retriever, Assistant(retriever, model), audit)
+        # a model on another machine never receives the asker's personal data
+        outbound = (
+            Pseudonymiser(settings.privacy_mode, key=derive(key, "pseudonyms"))
+            if model and model.remote
+            else None
+        )
+        return cls(settings, idx, retriever, Assistant(retriever, model, outbound=outbound), audit)
 
     def index_version(self) -> str:
         registry = Registry(self.settings.registry_path)

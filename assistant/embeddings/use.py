@@ -6,6 +6,7 @@ import numpy as np
 
 
 class USEEmbedder:
+    remote = False  # in this process
     name = "use-multilingual-v3"
     dim = 512
 

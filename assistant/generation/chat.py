@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Protocol
+from urllib.parse import urlsplit
 
-from assistant.egress import check_url
+from assistant.egress import check_url, is_loopback
 from assistant.endpoints import MISTRAL_API_URL, server_root
 from assistant.errors import ConfigError, LLMError
 from assistant.settings import Settings, get_settings
@@ -18,6 +19,7 @@ class ChatModel(Protocol):
     """A chat model. The one adapter, `MistralChat`, is the official `mistralai` SDK."""
 
     name: str  # the model name, recorded in every answer and audit entry
+    remote: bool  # served from another machine: questions are pseudonymised before they are sent
 
     def complete(self, messages: list[Message]) -> str:
         """The whole reply to `messages` (role/content dicts, system first). Raises LLMError on any
@@ -59,6 +61,7 @@ class MistralChat:
             )
         self.name = model
         self.server_url = server_url
+        self.remote = not is_loopback(urlsplit(server_url).hostname or "")
         self._timeout_ms = int(timeout_s * 1000)
         self._max_tokens = max_tokens
         self._temperature = temperature

@@ -13,6 +13,7 @@ The API other code calls (everything else in the package is internal):
 - `redact_known(answer, values) -> str`: removes from an answer only the question's own values,
   never touching quoted law.
 - `pseudonym(text, key) -> str`: keyed HMAC of a whole text.
+- `StreamRestorer(mapping)`: `restore` for a streamed answer (a token split across pieces waits).
 
 How detection works and what it is measured at: the package's modules (recognizers.py for the
 Moroccan identifiers, birthdates.py, addresses.py, names.py, detector.py for Presidio and spaCy),
@@ -24,7 +25,14 @@ from __future__ import annotations
 from assistant.modes import PrivacyMode
 from assistant.privacy.detector import detect, redact
 from assistant.privacy.entities import Entity, EntityType
-from assistant.privacy.pseudonymise import Pseudonymised, Pseudonymiser, pseudonym, redact_known, restore
+from assistant.privacy.pseudonymise import (
+    Pseudonymised,
+    Pseudonymiser,
+    StreamRestorer,
+    pseudonym,
+    redact_known,
+    restore,
+)
 
 __all__ = [
     "Entity",
@@ -32,6 +40,7 @@ __all__ = [
     "PrivacyMode",
     "Pseudonymised",
     "Pseudonymiser",
+    "StreamRestorer",
     "detect",
     "pseudonym",
     "redact",

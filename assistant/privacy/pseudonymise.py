@@ -207,3 +207,35 @@ def redact_known(text: str, values: Iterable[str | Entity]) -> str:
 def pseudonym(text: str, key: bytes, length: int = 20) -> str:
     """The keyed HMAC-SHA256 of `text` (hex, `length` digits): links equal texts, reveals nothing."""
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:length]
+
+
+class StreamRestorer:
+    """`restore` for a text that arrives in pieces (a model's streamed answer): a token split across
+    two pieces is held back until it is complete, so the asker never sees half a placeholder."""
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        self.mapping = mapping
+        self._longest = max((len(t) for t in mapping), default=0)
+        self._raw = ""
+        self._sent = 0
+
+    def feed(self, piece: str) -> str:
+        """The restored text that can be shown now (possibly empty)."""
+        self._raw += piece
+        if not self.mapping:
+            return self._emit(self._raw)
+        cut = len(self._raw)
+        start = self._raw.rfind("[")
+        if start != -1 and "]" not in self._raw[start:] and cut - start < self._longest:
+            cut = start  # maybe the beginning of a token: wait for the rest
+        return self._emit(self._raw[:cut])
+
+    def finish(self) -> str:
+        """Whatever was held back."""
+        return self._emit(self._raw)
+
+    def _emit(self, raw: str) -> str:
+        restored = restore(raw, self.mapping)
+        out = restored[self._sent :]
+        self._sent = len(restored)
+        return out
