@@ -25,6 +25,7 @@ class Dalil:
     retriever: Retriever
     assistant: Assistant
     audit: AuditLog
+    owns_index: bool = False  # opened by `open` (not passed in, not the process's shared one)
 
     @classmethod
     def open(
@@ -48,7 +49,14 @@ class Dalil:
             if model and model.remote
             else None
         )
-        return cls(settings, idx, retriever, Assistant(retriever, model, outbound=outbound), audit)
+        assistant = Assistant(retriever, model, outbound=outbound)
+        return cls(settings, idx, retriever, assistant, audit, owns_index=index is None and not shared)
+
+    def close(self) -> None:
+        """Close the audit log and the index (a shared index stays open for the process)."""
+        self.audit.close()
+        if self.owns_index:
+            self.index.close()
 
     def index_version(self) -> str:
         registry = Registry(self.settings.registry_path)

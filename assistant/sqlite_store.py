@@ -160,7 +160,7 @@ def open_database(
 
     `store` names the store in error messages; `wal` asks for the WAL journal (see the module
     docstring for when not to); `private` creates a new file readable by its owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new data directory is private
     if private and not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)

@@ -72,10 +72,12 @@ def bench_ingest() -> dict[str, Any]:
             text_s += dt_
     index = Index(settings)
     t = time.perf_counter()
-    report = Syncer(settings, index).run()
+    with Syncer(settings, index) as syncer:
+        report = syncer.run()
     full_s = time.perf_counter() - t
     t = time.perf_counter()
-    again = Syncer(settings, index).run()
+    with Syncer(settings, index) as syncer:
+        again = syncer.run()
     rerun_s = time.perf_counter() - t
     # embedding: the pipeline's chunks/s against the encoder's own throughput on the same inputs
     sample = [p["text"] for p in list(index.store.scroll())[:96]]
@@ -91,7 +93,8 @@ def bench_ingest() -> dict[str, Any]:
     )
     pidx = Index(one)
     t = time.perf_counter()
-    rep = Syncer(one, pidx).run([probe / "sample.md"])
+    with Syncer(one, pidx) as syncer:
+        rep = syncer.run([probe / "sample.md"])
     pipe_s = time.perf_counter() - t
     embed_texts = [embed_input_of(p) for p in pidx.store.scroll()]  # exactly what the pipeline embedded
     t = time.perf_counter()

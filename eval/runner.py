@@ -252,8 +252,7 @@ def run(
     metrics["seconds"] = record["seconds"]
     with History(settings.eval_path) as history:
         history.save(record, items)
-    if index is None:
-        dalil.index.close()
+    dalil.close()
     return record
 
 

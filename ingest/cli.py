@@ -44,8 +44,7 @@ def ingest(
         if rebuild:
             do_rebuild(settings)
         index = Index(settings)
-        with _progress(as_json) as progress:
-            syncer = Syncer(settings, index, progress=progress)
+        with _progress(as_json) as progress, Syncer(settings, index, progress=progress) as syncer:
             report = syncer.run(paths, collection=collection, prune=prune)
     except DalilError as exc:
         fail(exc)
@@ -135,10 +134,12 @@ def remove(doc_id: str) -> None:
     """Withdraw one document from the index."""
     settings = get_settings()
     try:
-        syncer = Syncer(settings, Index(settings))
-        if not syncer.remove(doc_id):
+        index = Index(settings)
+        with Syncer(settings, index) as syncer:
+            removed = syncer.remove(doc_id)
+        index.close()
+        if not removed:
             fail(DalilError(f"no document {doc_id!r} in the registry: see `dalil sources`"), 1)
-        syncer.index.close()
     except DalilError as exc:
         fail(exc)
     Console().print(f"removed {doc_id}")

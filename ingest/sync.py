@@ -127,6 +127,17 @@ class Syncer:
         self.collections = load_collections(settings.definitions_dir)
         self.progress = progress or (lambda done, total, msg: None)
 
+    def close(self) -> None:
+        """Close the registry and the embedding cache (the index belongs to the caller)."""
+        self.registry.close()
+        self.cache.close()
+
+    def __enter__(self) -> Syncer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------------ helpers
     def source_of(self, path: Path) -> str:
         try:

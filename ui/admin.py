@@ -25,8 +25,8 @@ def _run(
     def progress(done: int, total: int, name: str) -> None:
         bar.progress(done / total if total else 1.0, text=f"{t(lang, 'running')} {name}")
 
-    with d.index.lock:
-        report = Syncer(d.settings, d.index, progress=progress).run(paths, collection=collection, force=force)
+    with d.index.lock, Syncer(d.settings, d.index, progress=progress) as syncer:
+        report = syncer.run(paths, collection=collection, force=force)
     bar.progress(1.0, text=t(lang, "done"))
     rows = [x.as_dict() for x in report.documents if x.status != "unchanged"]
     st.session_state["last_ingest"] = {"rows": rows, "totals": report.totals}
@@ -109,8 +109,8 @@ def admin_page() -> None:
         _run([Path(rec.path)], collection=rec.collection, force=True, lang=lang)
         st.rerun()
     if b2.button(t(lang, "withdraw"), key="withdraw"):
-        with d.index.lock:
-            Syncer(settings, d.index).remove(rec.doc_id)
+        with d.index.lock, Syncer(settings, d.index) as syncer:
+            syncer.remove(rec.doc_id)
         st.rerun()
     coll = collections.get(rec.collection) or Collection(name=rec.collection)
     name = Path(rec.path).name

@@ -172,7 +172,7 @@ def ask(
             for c in ans.citations:
                 con.print(f"[bold][{c.n}][/] {c.title} — {c.article or ''} · p.{c.page} · [dim]{c.source}[/]")
             con.print(f"[dim]mode={ans.mode} model={ans.model} {ans.timings_ms}[/]")
-    dalil.index.close()
+    dalil.close()
 
 
 audit_app = typer.Typer(
