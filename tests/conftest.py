@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,73 @@ import pytest
 from assistant.offline import enforce_offline_env
 
 enforce_offline_env()
+# the deployment's secret key (assistant/keys.py) comes from the environment in tests: no key file
+# is created in the home folder, and subprocesses inherit it
+os.environ.setdefault("DALIL_PSEUDONYM_KEY", "5f" * 32)
 
 from assistant.settings import Settings, get_settings  # noqa: E402
 from tests.fixtures.build import build_corpus  # noqa: E402
+from tests.model_guard import ModelGuard  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = REPO.parent / "shared" / "corpora"
+
+
+# ------------------------------------------------------------------ unit tests load no model
+_GUARD = pytest.StashKey[ModelGuard]()
+
+
+@contextmanager
+def _unit_guard(item: pytest.Item) -> Iterator[None]:
+    """Around each phase of a `unit` test (fixtures included): model entry points raise, and an
+    attempt fails the test even where the code under test caught the exception."""
+    if item.get_closest_marker("unit") is None:
+        yield
+        return
+    guard = item.stash.setdefault(_GUARD, ModelGuard())
+    before = len(guard.calls)
+
+    def failure() -> str | None:
+        calls = "".join(f"\n  {what}, called at {site}" for what, site in guard.calls[before:])
+        return f"a test marked `unit` tried to load a model or start an engine:{calls}" if calls else None
+
+    with guard.active():
+        try:
+            yield
+        except BaseException as exc:  # the code under test may have wrapped the guard's exception
+            message = failure()
+            if message:
+                raise pytest.fail.Exception(message, pytrace=False) from exc
+            raise
+    message = failure()
+    if message:
+        pytest.fail(message, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with _unit_guard(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with _unit_guard(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    with _unit_guard(item):
+        return (yield)
+
+
+@pytest.fixture()
+def model_guard(request: pytest.FixtureRequest) -> ModelGuard:
+    """The guard of the running `unit` test (for the guard's own tests)."""
+    guard = request.node.stash.get(_GUARD, None)
+    assert guard is not None, "model_guard is only active in tests marked `unit`"
+    return guard
 
 
 @pytest.fixture(scope="session")

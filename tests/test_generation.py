@@ -143,6 +143,7 @@ def test_extractive_answers_in_the_askers_language(retriever, question: str, lan
     answer = Assistant(retriever, None).ask(question)
     assert answer.mode == "extractive" and answer.language == lang
     assert answer.answer.startswith(intro)
+    assert answer.citations
     for c in answer.citations:
         assert c.excerpt and c.excerpt in c.text  # every quote is verbatim in its chunk
 

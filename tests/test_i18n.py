@@ -36,6 +36,7 @@ def test_every_string_exists_in_every_language_with_the_same_placeholders() -> N
 
 
 def test_examples_for_every_language_and_lookup_falls_back_to_french() -> None:
+    assert LANGUAGES
     assert all(examples(lang) for lang in LANGUAGES)
     assert t("xx", "chat") == t("fr", "chat")
     assert t("en", "ratings", n=3) == "3 ratings"
@@ -44,5 +45,7 @@ def test_examples_for_every_language_and_lookup_falls_back_to_french() -> None:
 def test_no_page_keeps_a_translation_table_of_its_own() -> None:
     pages = [p for p in UI.glob("*.py") if p.name != "i18n.py"]
     assert pages
-    offenders = [p.name for p in pages if re.search(r"""["'](fr|ar|en)["']\s*:\s*[\[{"']""", p.read_text("utf-8"))]
+    offenders = [
+        p.name for p in pages if re.search(r"""["'](fr|ar|en)["']\s*:\s*[\[{"']""", p.read_text("utf-8"))
+    ]
     assert not offenders, f"translation tables outside ui/strings.yaml: {offenders}"

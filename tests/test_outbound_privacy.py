@@ -74,6 +74,7 @@ def test_a_follow_up_conversation_is_pseudonymised_with_one_mapping(retriever) -
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": f"Bonjour {NAME}."}]
     list(assistant.ask_stream("Et pour mon épouse Fatima Bennani ?", mode="llm", history=history))
     sent = "\n".join(model.sent)
+    assert model.sent  # the model was asked: the check below is not vacuous
     assert all(v not in sent for v in (NAME, "Fatima Bennani", CIN, PHONE)), sent[-400:]
 
 

@@ -255,6 +255,7 @@ ENTITIES = [
 
 @unit
 def test_the_fixture_offsets_are_right() -> None:
+    assert ENTITIES
     assert all(TEXT[e.start : e.end] == e.text for e in ENTITIES)
 
 
@@ -444,6 +445,7 @@ def test_detect_is_thread_safe() -> None:
     for th in threads:
         th.join()
     assert not errors
+    assert len(expected) == len(texts)
     assert all(len(v) == 4 for v in expected.values())
 
 

@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from assistant.settings import get_settings
 from tests.conftest import settings_env
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
@@ -76,7 +76,13 @@ def test_chat_answers_with_citations_and_saves_feedback(app_env) -> None:  # typ
 def test_public_chat_never_shows_agent_texts_and_arabic_is_rtl(app_env) -> None:  # type: ignore[no-untyped-def]
     at = _app().run()
     at.chat_input[0].set_value("code d'accès interne au registre renouvelé chaque trimestre").run()
-    assert all("circulaire" not in e.label.lower() for e in at.expander)
+    assert not at.exception
+    reply = " ".join(m.value for m in at.markdown)
+    assert "dalil-answer" in reply  # a reply was rendered: the checks below look at something
+    labels = [e.label for e in at.expander]
+    assert labels
+    assert all("circulaire" not in label.lower() for label in labels)
+    assert "chef de division" not in reply  # nor is the circulaire's text quoted
     at.chat_input[0].set_value("ما هو مبلغ منحة التنقل الشهرية للموظفين؟").run()
     html = " ".join(m.value for m in at.markdown)
     assert 'dir="rtl"' in html
@@ -135,14 +141,29 @@ def test_quality_dashboard_renders_a_stored_run(app_env, tmp_path) -> None:  # t
 
 
 # --------------------------------------------------------------------------- real browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+]
+# a Streamlit run that has finished: the app root says so (what Streamlit's own e2e tests wait on)
+APP_IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+def _tail(path: Path, n: int = 4000) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")[-n:] if path.exists() else ""
+
+
 @pytest.fixture()
-def served(fresh):  # type: ignore[no-untyped-def]
+def served(fresh, tmp_path):  # type: ignore[no-untyped-def]
     from assistant.credentials import add_user
 
     if not shutil.which("chromium"):
@@ -158,72 +179,81 @@ def served(fresh):  # type: ignore[no-untyped-def]
     add_user(fresh.credentials_path, "owner", "s3cret-pass")
     port = _free_port()
     env["DALIL_FILE_SERVER_PORT"] = str(_free_port())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = tmp_path / "dalil-ui.log"
+    with log.open("wb") as out:  # a file, not a pipe nobody reads: the app never blocks on its output
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"dalil ui exited with status {proc.returncode}")
+        return bool(urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok")
+
+    try:
+        wait_until(healthy, timeout=120, what=f"dalil ui to answer {url}/_stcore/health", ignoring=(OSError,))
+    except AssertionError as exc:
         proc.kill()
-        pytest.fail("dalil ui did not start")
+        proc.wait(timeout=20)
+        pytest.fail(f"dalil ui did not start: {exc}\n--- its output ---\n{_tail(log)}")
     yield url
     proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=20)
 
 
-def _ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
+def _ask(page, question: str, n: int = 1) -> None:  # type: ignore[no-untyped-def]
+    """Ask the n-th question of the conversation and wait until its answer is final: while the answer
+    streams, its chat message holds a .dalil-answer without badges; the final render adds them."""
     page.fill("textarea", question)
     page.keyboard.press("Enter")
     page.wait_for_function(
-        "n => document.querySelectorAll('.dalil-answer').length >= n && document.querySelectorAll('.dalil-badge').length > 0",
-        arg=1,
+        """n => {
+            const answers = [...document.querySelectorAll('[data-testid=stChatMessage]')]
+                .filter(m => m.querySelector('.dalil-answer'));
+            return answers.length >= n && answers.slice(0, n).every(m => m.querySelector('.dalil-badge'));
+        }""",
+        arg=n,
         timeout=90_000,
     )
+    page.wait_for_selector(APP_IDLE, state="attached", timeout=90_000)
+
+
+def _launch(p):  # type: ignore[no-untyped-def]
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
 def test_browser_french_and_arabic_questions(served) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-gpu",
-                "--disable-component-update",
-            ],
-        )
+        browser = _launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(served, wait_until="networkidle")
         page.wait_for_selector("textarea", timeout=60_000)
-        _ask(page, "Combien de semaines dure le congé de maternité d'une agente publique ?")
-        page.wait_for_timeout(500)
+        _ask(page, "Combien de semaines dure le congé de maternité d'une agente publique ?", 1)
         answer = page.locator(".dalil-answer").last
         assert "quatorze semaines" in answer.inner_text()
         assert answer.get_attribute("dir") == "ltr"
         expander = page.locator("[data-testid=stMainBlockContainer] [data-testid=stExpander] summary").first
         expander.click()
-        page.wait_for_timeout(500)
         article = page.locator(".dalil-article").first
+        expect(article).to_be_visible(timeout=30_000)
         assert "quatorze semaines" in article.inner_text()
         link = page.locator("a", has_text="page").first
         href = link.get_attribute("href")
         assert href and "loi_99-01_conges.pdf#page=1" in href
         assert urllib.request.urlopen(href.split("#")[0], timeout=10).read()[:5] == b"%PDF-"
         page.screenshot(path=str(ARTIFACTS / "chat-fr.png"))
-        _ask(page, "ما هو مبلغ منحة التنقل الشهرية للموظفين؟")
-        page.wait_for_function("document.querySelectorAll('.dalil-answer').length >= 2", timeout=90_000)
-        page.wait_for_timeout(500)
+        _ask(page, "ما هو مبلغ منحة التنقل الشهرية للموظفين؟", 2)
         arabic = page.locator(".dalil-answer").last
         assert arabic.get_attribute("dir") == "rtl"
         assert page.evaluate("el => getComputedStyle(el).direction", arabic.element_handle()) == "rtl"
@@ -232,17 +262,16 @@ def test_browser_french_and_arabic_questions(served) -> None:  # type: ignore[no
         browser.close()
 
 
-def test_browser_admin_upload(served, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
+def test_browser_admin_upload(served, fresh, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect, sync_playwright
+
+    from assistant.registry import DocumentStatus, Registry
 
     ARTIFACTS.mkdir(exist_ok=True)
     note = tmp_path / "note_teletravail.md"
     note.write_text("# Article 1\n\nLe télétravail est autorisé deux jours par semaine.\n", encoding="utf-8")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
+        browser = _launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(served, wait_until="networkidle")
         page.get_by_text("Connexion agent").click()
@@ -257,7 +286,29 @@ def test_browser_admin_upload(served, tmp_path) -> None:  # type: ignore[no-unty
         page.set_input_files("input[type=file]", str(note))
         page.get_by_role("button", name="Indexer", exact=True).click()
         page.wait_for_selector("text=Terminé", timeout=120_000)
-        page.wait_for_timeout(800)
+        page.wait_for_selector(APP_IDLE, state="attached", timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
+
+        # the registry has the upload, indexed with its one chunk
+        uploaded = [
+            r for r in Registry(fresh.registry_path).all() if r.source.endswith("note_teletravail.md")
+        ]
+        assert [(r.status, r.chunks) for r in uploaded] == [(DocumentStatus.INDEXED, 1)], uploaded
+
+        # and the running app finds it: a question about it is answered with the upload as its source
+        # (asked through the app, which holds the embedded index)
+        page.locator("[data-testid=stSidebarNav] a", has_text="Assistant").click()
+        page.wait_for_selector("textarea", timeout=30_000)
+        _ask(page, "Combien de jours par semaine le télétravail est-il autorisé ?", 1)
+        assert "deux jours par semaine" in page.locator(".dalil-answer").last.inner_text()
+        cited = page.locator("[data-testid=stMainBlockContainer] [data-testid=stExpander]").filter(
+            has=page.locator(".dalil-cite-meta", has_text="note_teletravail.md")
+        )
+        expect(cited).to_have_count(1, timeout=30_000)
+        cited.locator("summary").click()
+        article = cited.locator(".dalil-article")
+        expect(article).to_be_visible(timeout=30_000)
+        assert "Le télétravail est autorisé deux jours par semaine." in article.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "admin-upload-answer.png"))
         browser.close()
     assert os.path.exists(ARTIFACTS / "admin.png")
