@@ -35,3 +35,7 @@ class DatasetError(DalilError):
 
 class EgressError(ConfigError):
     """A remote endpoint's host is neither loopback nor in DALIL_ALLOWED_HOSTS (assistant/egress.py)."""
+
+
+class InputError(DalilError):
+    """A file or a line given to a command cannot be read (missing, binary, not UTF-8, not JSON)."""

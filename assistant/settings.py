@@ -172,6 +172,14 @@ class Settings(BaseSettings):
     chunk_overlap_chars: int = TUNING.chunk_overlap_chars
     ocr_languages: str = "fra+ara"
     ocr_dpi: int = TUNING.ocr_dpi
+    # what one file may cost, checked before the work is done (docs/integrity.md)
+    max_file_bytes: int = TUNING.max_file_bytes
+    max_pages: int = TUNING.max_pages
+    max_extracted_chars: int = TUNING.max_extracted_chars
+    max_chunks: int = TUNING.max_chunks
+    max_unzipped_bytes: int = TUNING.max_unzipped_bytes
+    max_zip_ratio: float = TUNING.max_zip_ratio
+    max_ocr_pages: int = TUNING.max_ocr_pages
 
     # generation
     llm_url: str | None = None
@@ -191,6 +199,7 @@ class Settings(BaseSettings):
     top_k: int = TUNING.top_k
     context_k: int = TUNING.context_k
     history_turns: int = TUNING.history_turns
+    max_query_chars: int = TUNING.max_query_chars
     # minimum question/chunk cosine similarity to attempt an answer; unset (or negative): the
     # dense encoder's calibrated value
     refusal_threshold: float | None = None
@@ -228,6 +237,14 @@ class Settings(BaseSettings):
             "embed_batch": self.embed_batch,
             "ocr_dpi": self.ocr_dpi,
             "cross_language_weight": self.cross_language_weight,
+            "max_query_chars": self.max_query_chars,
+            "max_file_bytes": self.max_file_bytes,
+            "max_pages": self.max_pages,
+            "max_extracted_chars": self.max_extracted_chars,
+            "max_chunks": self.max_chunks,
+            "max_unzipped_bytes": self.max_unzipped_bytes,
+            "max_zip_ratio": self.max_zip_ratio,
+            "max_ocr_pages": self.max_ocr_pages,
         }
         if self.refusal_threshold is not None and self.refusal_threshold >= 0:
             overrides["min_similarity"] = dict.fromkeys(TUNING.min_similarity, self.refusal_threshold) | {

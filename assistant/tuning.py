@@ -103,7 +103,10 @@ class Tuning:
         10, "Results for which the same article in the parallel text is looked up. Arbitrary.", "retrieval"
     )
     max_query_chars: int = tuned(
-        4000, "Longest accepted question. Arbitrary (about 600 words; longer is not a question).", "retrieval"
+        4000,
+        "Longest accepted question. Arbitrary (about 600 words; longer is not a question). "
+        "Override: DALIL_MAX_QUERY_CHARS.",
+        "retrieval",
     )
     max_k: int = tuned(100, "Most results one search may ask for. Arbitrary.", "retrieval")
     query_cache_size: int = tuned(
@@ -216,7 +219,57 @@ class Tuning:
         "ingestion",
     )
     max_pages: int = tuned(
-        2000, "Largest PDF accepted. Arbitrary (the Code du travail has ~200 pages).", "ingestion"
+        2000,
+        "Largest PDF accepted, checked before any page is read. Arbitrary: 10x the Code du travail "
+        "(~200 pages), the largest text of the corpus. Override: DALIL_MAX_PAGES.",
+        "ingestion",
+    )
+    max_file_bytes: int = tuned(
+        50 * 1024 * 1024,
+        "Largest file accepted (bytes), checked before it is read. Arbitrary: 25x the corpus' largest "
+        "file (the Arabic Code du travail PDF, 2 MB); a 50 MB text file is ~40,000 chunks, not a "
+        "regulation. Override: DALIL_MAX_FILE_BYTES.",
+        "ingestion",
+    )
+    max_extracted_chars: int = tuned(
+        5_000_000,
+        "Most characters of text one document may yield, checked before it is split into lines. "
+        "Arbitrary: ~10x the Code du travail (~200 pages of ~3,000 characters). Override: DALIL_MAX_EXTRACTED_CHARS.",
+        "ingestion",
+    )
+    max_chunks: int = tuned(
+        5000,
+        "Most chunks one document may make, checked before anything is embedded. Arbitrary: ~10x the "
+        "Code du travail (~600 articles), and 5M characters cut at chunk_max_chars make ~3,400. "
+        "Override: DALIL_MAX_CHUNKS.",
+        "ingestion",
+    )
+    max_unzipped_bytes: int = tuned(
+        200 * 1024 * 1024,
+        "Most bytes the members of a DOCX (ZIP) file may decompress to, checked on the ZIP directory "
+        "before anything is decompressed and again while reading. Arbitrary: 4x the largest file "
+        "accepted; a Word law of 500 pages is ~5 MB of XML. Override: DALIL_MAX_UNZIPPED_BYTES.",
+        "ingestion",
+    )
+    max_zip_ratio: float = tuned(
+        100.0,
+        "Highest decompressed/compressed ratio of a DOCX member larger than zip_ratio_min_bytes. "
+        "Word's XML compresses 5-20x; zip bombs 1,000x and more. Arbitrary (a common bomb-detection "
+        "bound). Override: DALIL_MAX_ZIP_RATIO.",
+        "ingestion",
+    )
+    zip_ratio_min_bytes: int = tuned(
+        1024 * 1024,
+        "Members smaller than this (decompressed) are never refused for their ratio: a small XML file "
+        "of repeated tags may compress over 100x and cannot exhaust memory. Arbitrary.",
+        "ingestion",
+    )
+    max_ocr_pages: int = tuned(
+        200,
+        "Most pages OCR'd for one document, checked before OCR starts (OCR is the slowest step, seconds "
+        "a page at 300 dpi). Arbitrary: 10% of max_pages, several times the corpus' scanned texts. "
+        "Override: DALIL_MAX_OCR_PAGES.",
+        "ingestion",
     )
     furniture_page_share: float = tuned(
         0.4,
@@ -305,6 +358,20 @@ class Tuning:
         "are then Arabic, else as Windows-1252. Arbitrary.",
         "layout",
     )
+    utf16_high_byte_share: float = tuned(
+        0.9,
+        "A text file without byte-order mark is read as UTF-16 when at least this share of the bytes "
+        "at even (big-endian) or odd (little-endian) offsets are 0x00 (Latin text) or 0x06 (Arabic "
+        "block), and at most half of the other offsets are. Set by hand: French and Arabic UTF-16 "
+        "texts score >= 0.99, UTF-8/cp1256/cp1252 texts 0 (tests/test_limits.py).",
+        "layout",
+    )
+    max_control_share: float = tuned(
+        0.01,
+        "A text file whose decoded text has more than this share of control characters (other than "
+        "tab, newlines and form feed) is refused as binary. Arbitrary.",
+        "layout",
+    )
     ocr_render_timeout_s: int = tuned(
         120, "Seconds allowed to render one page for OCR (pdftoppm). Arbitrary.", "ingestion"
     )
@@ -355,6 +422,14 @@ class Tuning:
         "one type in one text collide with probability ~1e-7; a collision is detected and "
         "lengthened. Arbitrary (short enough for a model's context).",
         "privacy",
+    )
+    # ---------------------------------------------------------------- app
+    file_link_ttl_s: int = tuned(
+        3600,
+        "Seconds a signed link to an original document (ui/files.py, the citation file server) stays "
+        "valid. Arbitrary: the chat page signs its links again each time it is drawn, so an hour "
+        "covers reading an answer; a link copied out of an agent's session stops working soon after.",
+        "app",
     )
     # ---------------------------------------------------------------- evaluation
     eval_k: int = tuned(

@@ -47,7 +47,7 @@ def eval_run(
             limit=limit,
         )
     except DalilError as exc:
-        fail(exc)
+        fail(exc, as_json=as_json)
         return
     if as_json:
         print_json(record)
@@ -105,7 +105,7 @@ def eval_compare(run_a: str, run_b: str, as_json: Annotated[bool, typer.Option("
         with History(get_settings().eval_path) as history:
             result = compare(history, run_a, run_b)
     except KeyError as exc:
-        fail(DalilError(f"no run {exc}: see `dalil eval history`"))
+        fail(DalilError(f"no run {exc}: see `dalil eval history`"), as_json=as_json)
         return
     if as_json:
         print_json(result)
@@ -154,21 +154,21 @@ def eval_gate(
     with History(get_settings().eval_path) as history:
         run = history.get(run_id)
         if run is None:
-            fail(DalilError(f"no run {run_id!r}: see `dalil eval history`"))
+            fail(DalilError(f"no run {run_id!r}: see `dalil eval history`"), as_json=as_json)
             return
         if baseline is None and thresholds is None:
-            fail(DalilError("give --baseline RUN or --thresholds FILE"))
+            fail(DalilError("give --baseline RUN or --thresholds FILE"), as_json=as_json)
         try:
             if thresholds is not None:
                 result = gate_thresholds(run["metrics"], thresholds)
             else:
                 base = history.get(baseline or "")
                 if base is None:
-                    fail(DalilError(f"no baseline run {baseline!r}"))
+                    fail(DalilError(f"no baseline run {baseline!r}"), as_json=as_json)
                     return
                 result = gate_against(run["metrics"], base["metrics"], tolerance)
         except DalilError as exc:
-            fail(exc)
+            fail(exc, as_json=as_json)
             return
     result["run"] = run["run_id"]
     if as_json:

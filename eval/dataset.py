@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant.errors import DatasetError
 from assistant.language import LANGUAGES
+from assistant.linefile import has_surrogate, read_lines
 
 KINDS = {
     "factual",
@@ -61,13 +62,13 @@ def _require(
 
 
 def load_dataset(path: Path) -> list[Sample]:
-    if not path.exists():
-        raise DatasetError(f"dataset {path} not found")
+    """The samples of a JSONL dataset. A missing, unreadable or binary file, and any malformed line
+    (the error names it), refuse the whole dataset: scores over part of a set would mislead."""
     samples: list[Sample] = []
     ids: set[str] = set()
-    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
+    for n, raw in read_lines(path, "dataset", DatasetError):
+        if raw is None:
+            raise DatasetError(f"line {n}: not valid UTF-8 text; save the dataset as UTF-8")
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -79,6 +80,10 @@ def load_dataset(path: Path) -> list[Sample]:
             raise DatasetError(f"line {n}: duplicate id {sid!r}")
         ids.add(sid)
         question = _require(obj, "question", str, n)
+        if has_surrogate(json.dumps(obj, ensure_ascii=False)):
+            raise DatasetError(
+                f"line {n}: holds a lone surrogate (a \\ud800-style escape), which is not text"
+            )
         if not question.strip():
             raise DatasetError(f"line {n}: field 'question' is empty")
         language = obj.get("language") or "fr"

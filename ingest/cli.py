@@ -47,7 +47,7 @@ def ingest(
         with _progress(as_json) as progress, Syncer(settings, index, progress=progress) as syncer:
             report = syncer.run(paths, collection=collection, prune=prune)
     except DalilError as exc:
-        fail(exc)
+        fail(exc, as_json=as_json)
         return
     gate_failed = False
     summary = report.as_dict()
@@ -55,8 +55,15 @@ def ingest(
         after_ingest = after_ingest_hook()
         if after_ingest is None:
             index.close()
-            fail(DalilError("--eval needs the evaluation package: reinstall Dalil with `make setup`"))
-        verdict = after_ingest(settings, eval_dataset, index=index)
+            fail(
+                DalilError("--eval needs the evaluation package: reinstall Dalil with `make setup`"),
+                as_json=as_json,
+            )
+        try:
+            verdict = after_ingest(settings, eval_dataset, index=index)
+        except DalilError as exc:  # the documents are indexed; the evaluation could not run
+            index.close()
+            fail(exc, as_json=as_json)
         summary["eval"] = verdict
         gate_failed = not verdict.get("passed", True)
     index.close()

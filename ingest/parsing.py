@@ -7,8 +7,11 @@ to unstructured's text partitioner. Pages without a text layer are OCR'd with Te
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 from assistant.errors import IngestError
 from assistant.language import detect_language
 from assistant.textnorm import arabic_ratio, clean_text
-from assistant.tuning import TUNING
+from assistant.tuning import TUNING, Tuning
 from ingest import ocr
 from ingest.unstructured_offline import patch_unstructured
 
@@ -114,19 +117,137 @@ def split_long_line(line: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def decode_text(raw: bytes) -> tuple[str, str]:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8"), "utf-8-sig"
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return raw.decode("utf-16"), "utf-16"
+# control characters that never occur in text (tab, line feed, vertical tab, form feed and
+# carriage return do)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_UTF16_SAMPLE = 65536
+
+
+def utf16_without_bom(raw: bytes, limits: Tuning = TUNING) -> str | None:
+    """The encoding ("utf-16-le" or "utf-16-be") of bytes that look like UTF-16 without a byte-order mark.
+
+    In UTF-16 the high byte of every code unit of Latin text is 0x00 and of Arabic text 0x06
+    (0x00 for its spaces, digits and punctuation); those bytes almost never occur in UTF-8,
+    Windows-1256 or Windows-1252 text.
+    """
+    sample = raw[:_UTF16_SAMPLE]
+    if len(sample) < 4:
+        return None
+    share = limits.utf16_high_byte_share
+
+    def high(b: bytes) -> float:
+        return (b.count(0) + b.count(6)) / len(b)
+
+    even, odd = high(sample[0::2]), high(sample[1::2])
+    if odd >= share and even <= 0.5:
+        return "utf-16-le"
+    if even >= share and odd <= 0.5:
+        return "utf-16-be"
+    return None
+
+
+def _decode_strict(raw: bytes, encoding: str, how: str) -> str:
     try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    as_arabic = raw.decode("cp1256", errors="replace")
-    if arabic_ratio(as_arabic) > TUNING.cp1256_arabic_share:
-        return as_arabic, "cp1256"
-    return raw.decode("cp1252", errors="replace"), "cp1252"
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"undecodable text: the file looks like {how} but byte {exc.start} is invalid "
+            f"({exc.reason}); save it again as UTF-8",
+        ) from exc
+
+
+def decode_text(raw: bytes, limits: Tuning = TUNING) -> tuple[str, str]:
+    """The text of a text file and the encoding found: UTF-8 (with or without BOM), UTF-16 (with
+    or without BOM, little- or big-endian), else Windows-1256 when that gives Arabic, else
+    Windows-1252. Raises IngestError for binary content. charset-normalizer is not used: it reads
+    short Windows-1256 Arabic as cp949 (Korean)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        text, encoding = _decode_strict(raw[3:], "utf-8", "UTF-8 (byte-order mark)"), "utf-8-sig"
+    elif raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text, encoding = _decode_strict(raw, "utf-16", "UTF-16 (byte-order mark)"), "utf-16"
+    elif guess := utf16_without_bom(raw, limits):
+        text, encoding = _decode_strict(raw, guess, f"{guess.upper()} without byte-order mark"), guess
+    else:
+        try:
+            text, encoding = raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            if b"\x00" in raw:
+                raise IngestError(
+                    "binary content: the file holds NUL bytes and is neither UTF-8 nor UTF-16 text; "
+                    "save it as UTF-8 text"
+                ) from None
+            as_arabic = raw.decode("cp1256", errors="replace")
+            if arabic_ratio(as_arabic) > limits.cp1256_arabic_share:
+                text, encoding = as_arabic, "cp1256"
+            else:
+                text, encoding = raw.decode("cp1252", errors="replace"), "cp1252"
+    control = len(_CONTROL.findall(text)) if text else 0
+    if text and control / len(text) > limits.max_control_share:
+        raise IngestError(
+            f"not text: {control / len(text):.0%} of the characters read as {encoding} are control "
+            "characters (a binary file, or an encoding Dalil does not read); save it as UTF-8 text",
+        )
+    return text, encoding
+
+
+def check_chars(n: int, limits: Tuning = TUNING) -> None:
+    """Refuse a document that yields more text than limits.max_extracted_chars."""
+    if n > limits.max_extracted_chars:
+        raise IngestError(
+            f"too much text: more than {limits.max_extracted_chars:,} characters extracted (limit "
+            f"DALIL_MAX_EXTRACTED_CHARS={limits.max_extracted_chars}); split the document or raise the limit",
+        )
+
+
+def check_zip(data: bytes, limits: Tuning = TUNING) -> None:
+    """Refuse a ZIP-based file (DOCX) whose members would decompress too much, before decompressing
+    anything (the sizes its directory declares), then while streaming every member through a
+    bounded reader (a directory that lies stops at the limit too). Memory stays at one 1 MB piece."""
+    limit = limits.max_unzipped_bytes
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise IngestError(
+            f"corrupt DOCX: not a readable ZIP archive ({exc}); save it again from Word"
+        ) from exc
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        declared = sum(i.file_size for i in infos)
+        if declared > limit:
+            raise IngestError(
+                f"DOCX too large once decompressed: its members declare {declared:,} bytes (limit "
+                f"DALIL_MAX_UNZIPPED_BYTES={limit}); a ZIP bomb or an oversized document, nothing was "
+                "decompressed",
+            )
+        for info in infos:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size >= limits.zip_ratio_min_bytes and ratio > limits.max_zip_ratio:
+                raise IngestError(
+                    f"DOCX member {info.filename} is compressed {ratio:,.0f} to 1 (limit "
+                    f"DALIL_MAX_ZIP_RATIO={limits.max_zip_ratio:g}); a ZIP bomb, nothing was decompressed",
+                )
+        total = 0
+        for info in infos:
+            read = 0
+            try:
+                with archive.open(info) as member:
+                    while piece := member.read(1 << 20):
+                        read += len(piece)
+                        total += len(piece)
+                        if read > info.file_size:
+                            raise IngestError(
+                                f"DOCX member {info.filename} decompresses to more than the "
+                                f"{info.file_size:,} bytes it declares: a forged ZIP; not read further",
+                            )
+                        if total > limit:
+                            raise IngestError(
+                                f"DOCX too large once decompressed: more than {limit:,} bytes (limit "
+                                f"DALIL_MAX_UNZIPPED_BYTES={limit}); reading stopped at the limit",
+                            )
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+                raise IngestError(
+                    f"corrupt DOCX member {info.filename}: {exc}; save the document again from Word"
+                ) from exc
 
 
 # ---------------------------------------------------------------- formats
@@ -148,7 +269,7 @@ def _partition_lines(text: str, page: int, language: str | None) -> list[Line]:
     return out
 
 
-def _pdf_pages(path: Path) -> tuple[list[str], int]:
+def _pdf_pages(path: Path, limits: Tuning = TUNING) -> tuple[list[str], int]:
     import pypdf
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -169,9 +290,16 @@ def _pdf_pages(path: Path) -> tuple[list[str], int]:
             if not opened:
                 raise IngestError("password-protected PDF: remove the password and add the file again")
         n = len(reader.pages)
-        if n > TUNING.max_pages:
-            raise IngestError(f"PDF has {n} pages (limit {TUNING.max_pages}): split it")
-        texts = [page.extract_text() or "" for page in reader.pages]
+        if n > limits.max_pages:
+            raise IngestError(
+                f"PDF has {n} pages (limit DALIL_MAX_PAGES={limits.max_pages}): split it or raise the limit"
+            )
+        texts = []
+        chars = 0
+        for page in reader.pages:
+            texts.append(page.extract_text() or "")
+            chars += len(texts[-1])
+            check_chars(chars, limits)
     except IngestError:
         raise
     except FileNotDecryptedError as exc:
@@ -182,11 +310,21 @@ def _pdf_pages(path: Path) -> tuple[list[str], int]:
 
 
 def parse_pdf(
-    path: Path, language: str | None, ocr_languages: str, dpi: int, cache_dir: Path | None
+    path: Path,
+    language: str | None,
+    ocr_languages: str,
+    dpi: int,
+    cache_dir: Path | None,
+    limits: Tuning = TUNING,
 ) -> ParsedDocument:
-    texts, n = _pdf_pages(path)
+    texts, n = _pdf_pages(path, limits)
     empty = [i + 1 for i, t in enumerate(texts) if len(re.sub(r"\s", "", t)) < TUNING.min_page_chars]
     ocr_done: list[int] = []
+    if len(empty) > limits.max_ocr_pages:
+        raise IngestError(
+            f"{len(empty)} pages have no text layer and need OCR (limit DALIL_MAX_OCR_PAGES="
+            f"{limits.max_ocr_pages}); split the document, add a text layer or raise the limit",
+        )
     if empty:
         langs = ocr.TESSERACT_LANG.get(language or "", ocr_languages) if language else ocr_languages
         ocr_texts = _cached_ocr(path, empty, langs, dpi, cache_dir)
@@ -219,8 +357,9 @@ def _cached_ocr(path: Path, pages: list[int], langs: str, dpi: int, cache_dir: P
     return result
 
 
-def parse_txt(path: Path, language: str | None) -> ParsedDocument:
-    text, encoding = decode_text(path.read_bytes())
+def parse_txt(path: Path, language: str | None, limits: Tuning = TUNING) -> ParsedDocument:
+    text, encoding = decode_text(path.read_bytes(), limits)
+    check_chars(len(text), limits)
     # files that keep one line per page separate pages with blank lines or form feeds
     raw_pages = re.split(r"\f|\n\s*\n", text) if "\f" in text or _one_line_pages(text) else [text]
     pages = [[seg for line in p.split("\n") for seg in split_long_line(clean_text(line))] for p in raw_pages]
@@ -252,24 +391,28 @@ def _elements_to_lines(elements: list, language: str | None) -> list[Line]:  # t
     return lines
 
 
-def parse_structured(path: Path, language: str | None) -> ParsedDocument:
+def parse_structured(path: Path, language: str | None, limits: Tuning = TUNING) -> ParsedDocument:
     suffix = path.suffix.lower()
     try:
         if suffix == ".docx":
             from unstructured.partition.docx import partition_docx
 
-            elements = partition_docx(filename=str(path))
+            data = path.read_bytes()
+            check_zip(data, limits)  # the bytes checked are the bytes parsed
+            elements = partition_docx(file=io.BytesIO(data))
             method = "unstructured-docx"
         elif suffix in (".html", ".htm"):
             from unstructured.partition.html import partition_html
 
-            text, _ = decode_text(path.read_bytes())
+            text, _ = decode_text(path.read_bytes(), limits)
+            check_chars(len(text), limits)
             elements = partition_html(text=text)
             method = "unstructured-html"
         else:
             from unstructured.partition.md import partition_md
 
-            text, _ = decode_text(path.read_bytes())
+            text, _ = decode_text(path.read_bytes(), limits)
+            check_chars(len(text), limits)
             elements = partition_md(text=text)
             method = "unstructured-md"
     except IngestError:
@@ -287,7 +430,10 @@ def parse_file(
     ocr_languages: str = "fra+ara",
     dpi: int = TUNING.ocr_dpi,
     cache_dir: Path | None = None,
+    limits: Tuning = TUNING,
 ) -> ParsedDocument:
+    """Parse one file; every limit of `limits` (file size, pages, OCR pages, characters, ZIP
+    members) is checked before the work it bounds, as an IngestError naming the limit."""
     patch_unstructured()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -299,20 +445,34 @@ def parse_file(
     except FileNotFoundError as exc:
         raise IngestError("file disappeared before it could be read") from exc
     if size == 0:
-        raise IngestError("empty file (0 bytes)")
+        raise IngestError(EMPTY_FILE)
+    check_size(size, limits)
     try:
         if suffix == ".pdf":
-            doc = parse_pdf(path, language, ocr_languages, dpi, cache_dir)
+            doc = parse_pdf(path, language, ocr_languages, dpi, cache_dir, limits)
         elif suffix == ".txt":
-            doc = parse_txt(path, language)
+            doc = parse_txt(path, language, limits)
         else:
-            doc = parse_structured(path, language)
+            doc = parse_structured(path, language, limits)
     except FileNotFoundError as exc:
         raise IngestError("file disappeared while it was being read") from exc
+    check_chars(sum(len(line.text) for line in doc.lines), limits)  # OCR'd and DOCX text included
     if not any(len(line.text) > 1 for line in doc.lines):
         why = "no text layer and OCR found no text" if suffix == ".pdf" else "no text in the file"
         raise IngestError(f"empty document: {why}; nothing was indexed")
     return doc
+
+
+EMPTY_FILE = "empty file (0 bytes): nothing to index; add its text or remove the file"
+
+
+def check_size(size: int, limits: Tuning = TUNING) -> None:
+    """Refuse a file larger than limits.max_file_bytes (before it is read)."""
+    if size > limits.max_file_bytes:
+        raise IngestError(
+            f"file too large: {size:,} bytes (limit DALIL_MAX_FILE_BYTES={limits.max_file_bytes}); "
+            "split the document or raise the limit",
+        )
 
 
 def guess_language(doc: ParsedDocument) -> str:

@@ -35,7 +35,7 @@ from assistant.registry import DocumentStatus, Registry, doc_id_for
 from assistant.settings import Settings
 from assistant.store import ChunkPoint, Where
 from ingest.chunking import Chunk, chunk_document
-from ingest.parsing import guess_language, parse_file
+from ingest.parsing import EMPTY_FILE, check_size, guess_language, parse_file
 
 Progress = Callable[[int, int, str], None]
 
@@ -101,26 +101,56 @@ class SyncReport:
         }
 
 
-def discover(paths: list[Path] | None, corpus_dir: Path) -> list[Path]:
+HIDDEN_FILE = "hidden file (its name starts with '.'): not ingested; rename it to ingest it"
+HIDDEN_FOLDER = (
+    "hidden folder (its name starts with '.'): its files are not ingested; rename it to ingest them"
+)
+CORPUS_ROOT_FILE = (
+    "at the corpus root, outside any collection folder (README, MANIFEST): not a document; "
+    "move it into a collection folder to ingest it"
+)
+EVAL_FOLDER = "evaluation sets (eval/ of the corpus): not documents"
+
+
+def discover_all(paths: list[Path] | None, corpus_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files to ingest, and what was left out with why: hidden files and folders (a hidden or
+    eval folder is reported once, not file by file), files at the corpus root."""
     roots = paths or [corpus_dir]
     found: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for root in roots:
         if root.is_file() or not root.exists():
             found.append(root)
             continue
         for p in sorted(root.rglob("*")):
             rel = p.relative_to(root)
-            if not p.is_file() or any(part.startswith(".") for part in rel.parts):
+            hidden = [i for i, part in enumerate(rel.parts) if part.startswith(".")]
+            if hidden:
+                if hidden[0] == len(rel.parts) - 1:  # the first hidden part itself, reported once
+                    skipped.append((p, HIDDEN_FILE if p.is_file() else HIDDEN_FOLDER))
                 continue
-            if root == corpus_dir and (len(rel.parts) == 1 or rel.parts[0] == "eval"):
-                continue  # MANIFEST/README at the corpus root and evaluation sets are not documents
+            if root == corpus_dir and rel.parts[0] == "eval":
+                if len(rel.parts) == 1 and p.is_dir():
+                    skipped.append((p, EVAL_FOLDER))
+                continue
+            if not p.is_file():
+                continue
+            if root == corpus_dir and len(rel.parts) == 1:
+                skipped.append((p, CORPUS_ROOT_FILE))
+                continue
             found.append(p)
-    return found
+    return found, skipped
+
+
+def discover(paths: list[Path] | None, corpus_dir: Path) -> list[Path]:
+    """The files to ingest (see discover_all for what is left out)."""
+    return discover_all(paths, corpus_dir)[0]
 
 
 class Syncer:
     def __init__(self, settings: Settings, index: Index, progress: Progress | None = None) -> None:
         self.settings = settings
+        self.limits = settings.tuning  # what one file may cost (docs/integrity.md)
         self.index = index
         self.registry = Registry(settings.registry_path)
         self.cache = EmbeddingCache(settings.embed_cache or settings.data_dir / "embedding-cache.sqlite")
@@ -158,7 +188,7 @@ class Syncer:
     ) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport()
-        files = discover(paths, self.settings.corpus_dir)
+        files, left_out = discover_all(paths, self.settings.corpus_dir)
         seen_hashes: dict[str, str] = {}
         seen_ids: set[str] = set()
         for i, path in enumerate(files):
@@ -168,6 +198,9 @@ class Syncer:
             result.seconds = time.perf_counter() - t0
             seen_ids.add(result.doc_id)
             report.documents.append(result)
+        for path, why in left_out:
+            source = self.source_of(path)
+            report.documents.append(DocResult(source, doc_id_for(source), Outcome.SKIPPED, error=why))
         self.progress(len(files), len(files), "done")
         if prune:
             report.documents.extend(self._prune(paths, collection, seen_ids))
@@ -195,6 +228,10 @@ class Syncer:
             if not path.exists():
                 raise IngestError("file not found (it may have been moved or deleted during the run)")
             try:
+                size = path.stat().st_size
+                if size == 0:  # never compared by hash: two empty files are not duplicates
+                    raise IngestError(EMPTY_FILE)
+                check_size(size, self.limits)  # before the file is read
                 raw = path.read_bytes()
             except FileNotFoundError as exc:
                 raise IngestError("file disappeared while it was being read") from exc
@@ -228,6 +265,7 @@ class Syncer:
                 ocr_languages=self.settings.ocr_languages,
                 dpi=self.settings.ocr_dpi,
                 cache_dir=self.settings.data_dir / "ocr-cache",
+                limits=self.limits,
             )
             doc_language = meta.language or guess_language(parsed) or coll.language
             chunks = chunk_document(
@@ -239,6 +277,11 @@ class Syncer:
             )
             if not chunks:
                 raise IngestError("no chunk could be made from the extracted text")
+            if len(chunks) > self.limits.max_chunks:  # before anything is embedded
+                raise IngestError(
+                    f"too many chunks: {len(chunks):,} (limit DALIL_MAX_CHUNKS={self.limits.max_chunks}); "
+                    "split the document or raise the limit; nothing was embedded",
+                )
             version = (previous.version if previous else 0) + 1
             self.registry.upsert(
                 doc_id, path=str(path), source=source, collection=coll.name, status=DocumentStatus.UPDATING

@@ -9,12 +9,13 @@ from typing import Annotated, Any, assert_never
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assistant.audit import AuditLog, export
-from assistant.cli.output import err, fail, print_json, read_items
+from assistant.cli.output import err, error_object, fail, print_json, read_items
 from assistant.dates import parse_date
-from assistant.errors import DalilError
+from assistant.errors import DalilError, InputError
 from assistant.keys import secret_key
 from assistant.messages import FinalEvent, MetaEvent, ResetEvent, TokenEvent
 from assistant.settings import get_settings
@@ -49,15 +50,18 @@ def search(
     from assistant.retrieval import Retriever
 
     settings = get_settings()
+    items = read_items(queries, query, "query", settings.tuning.max_query_chars, as_json)
     try:
         retriever = Retriever(Index(settings))
     except DalilError as exc:
-        fail(exc)
+        fail(exc, as_json=as_json)
         return
-    items = read_items(queries, query, "query")
-    failed = False
-    for qid, q in items:
+    failed = 0
+    for item in items:
+        qid, q = item.id, item.text
         try:
+            if item.error is not None:
+                raise item.error
             resp = retriever.search(
                 q,
                 k=k,
@@ -76,17 +80,19 @@ def search(
                 "results": [r.as_dict() for r in resp.results],
                 "timings_ms": resp.timings_ms,
             }
-        except QueryError as exc:
+        except (QueryError, InputError) as exc:
             if not as_json and queries is None:
+                retriever.index.close()
                 fail(exc)
-            failed = True
-            out = {"id": qid, "query": q, "error": str(exc), "results": []}
+            failed += 1
+            out = error_object(exc, id=qid, query=q) | {"results": []}
         if as_json:
             print_json(out)
         else:
             _print_results(out)
     retriever.index.close()
-    if failed and queries is None:
+    # one question: its error is the command's; a batch fails only when no line could be run
+    if failed == len(items):
         raise typer.Exit(1)
 
 
@@ -124,15 +130,19 @@ def ask(
     from assistant.service import Dalil
 
     settings = get_settings()
+    items = read_items(queries, question, "question", settings.tuning.max_query_chars, as_json)
     try:
         dalil = Dalil.open(settings)
     except DalilError as exc:
-        fail(exc)
+        fail(exc, as_json=as_json)
         return
-    items = read_items(queries, question, "question")
     con = Console()
-    for qid, q in items:
+    failed = 0
+    for item in items:
+        qid, q = item.id, item.text
         try:
+            if item.error is not None:
+                raise item.error
             if as_json:
                 ans = dalil.assistant.ask(q, mode=mode, date=date, collections=collection, audience=audience)
             else:
@@ -154,12 +164,18 @@ def ask(
                             assert_never(event)
                 sys.stdout.write("\n")
                 assert ans is not None
-        except (QueryError, ValueError) as exc:
+        except (QueryError, InputError, ValueError) as exc:
+            failed += 1
+            if queries is None:  # the one question: its error is the command's
+                dalil.close()
+                if as_json:
+                    print_json(error_object(exc, id=qid, question=q))
+                fail(exc)
             if as_json:
-                print_json({"id": qid, "question": q, "error": str(exc)})
-                continue
-            fail(exc)
-            return
+                print_json(error_object(exc, id=qid, question=q))
+            else:
+                err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            continue
         if ans is None:
             continue
         ans.id = qid
@@ -173,6 +189,8 @@ def ask(
                 con.print(f"[bold][{c.n}][/] {c.title} — {c.article or ''} · p.{c.page} · [dim]{c.source}[/]")
             con.print(f"[dim]mode={ans.mode} model={ans.model} {ans.timings_ms}[/]")
     dalil.close()
+    if failed == len(items):  # a batch fails only when no line could be answered
+        raise typer.Exit(1)
 
 
 audit_app = typer.Typer(

@@ -1,17 +1,20 @@
-"""What every command shares: JSON lines on standard output, errors on standard error, the
-batch-question file reader."""
+"""What every command shares: JSON lines on standard output, errors on standard error (and as a
+JSON object on standard output in --json mode), the batch-question file reader."""
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from assistant.errors import DalilError
+from assistant.errors import DalilError, InputError
+from assistant.linefile import has_surrogate, printable, read_lines
 
 err = Console(stderr=True)
 
@@ -21,23 +24,86 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def fail(exc: Exception, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}")
+def error_object(exc: BaseException, **context: Any) -> dict[str, Any]:
+    """The JSON form of an error: {..context, "error": message, "type": error class}."""
+    return {**context, "error": str(exc), "type": type(exc).__name__}
+
+
+def fail(exc: Exception, code: int = 1, as_json: bool = False) -> NoReturn:
+    """Exit with `code` (non-zero) after saying why: on standard error, and with --json also as
+    {"error", "type"} on standard output."""
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    if as_json:
+        print_json(error_object(exc))
     raise typer.Exit(code)
 
 
-def read_items(queries: Path | None, single: str | None, what: str) -> list[tuple[str | None, str]]:
-    """(id, text) pairs from a JSONL file of {id, question}, or the one question given."""
+@dataclass
+class Item:
+    """One question of a command: its id (None for a question given on the command line), its text
+    (printable), and the error that keeps it from being answered, if any."""
+
+    id: str | None
+    text: str
+    error: InputError | None = None
+
+
+def check_question(text: str, max_chars: int, where: str = "") -> InputError | None:
+    """Why a question cannot be asked (a lone surrogate, too long), or None."""
+    if has_surrogate(text):
+        return InputError(
+            f"{where}the question holds a lone surrogate ({printable(text)[:80]!r}), which is not text: "
+            "fix the escapes or the encoding"
+        )
+    if len(text) > max_chars:
+        return InputError(
+            f"{where}question too long ({len(text):,} characters, limit DALIL_MAX_QUERY_CHARS="
+            f"{max_chars}): ask a shorter question"
+        )
+    return None
+
+
+def read_items(
+    queries: Path | None, single: str | None, what: str, max_chars: int, as_json: bool = False
+) -> list[Item]:
+    """The questions of a JSONL file of {id, question}, or the one question given.
+
+    A missing, unreadable or binary file fails the command (exit 1); a bad line (not UTF-8, not
+    JSON, no question, a lone surrogate, too long) is an Item with its error, the others are asked.
+    """
     if queries is None:
         if single is None:
-            fail(DalilError(f"give a {what} or --queries FILE.jsonl"))
-        return [(None, single)]
-    items: list[tuple[str | None, str]] = []
-    for n, line in enumerate(queries.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                obj = json.loads(line)
-                items.append((str(obj.get("id", n)), str(obj["question"])))
-            except (json.JSONDecodeError, KeyError, AttributeError) as exc:
-                fail(DalilError(f"{queries}:{n}: expected a JSON object with 'question' ({exc})"))
+            fail(InputError(f"give a {what} or --queries FILE.jsonl"), as_json=as_json)
+        return [Item(None, printable(single), check_question(single, max_chars))]
+    try:
+        lines = read_lines(queries, "--queries file")
+    except DalilError as exc:
+        fail(exc, as_json=as_json)
+    if not lines:
+        fail(
+            InputError(f"--queries file {queries} holds no {what}: one JSON object per line"), as_json=as_json
+        )
+    items: list[Item] = []
+    for n, line in lines:
+        where = f"{queries.name}:{n}: "
+        if line is None:
+            items.append(Item(str(n), "", InputError(f"{where}not valid UTF-8 text: save the file as UTF-8")))
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problem = InputError(
+                f"{where}not JSON ({exc.msg} at column {exc.colno}): expected an object like "
+                '{"id": "q1", "question": "..."}'
+            )
+            items.append(Item(str(n), printable(line[:200]), problem))
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            problem = InputError(f"{where}expected a JSON object with a 'question' string")
+            items.append(Item(str(n), printable(line[:200]), problem))
+            continue
+        raw_id = str(obj.get("id", n))
+        qid = raw_id if not has_surrogate(raw_id) else str(n)
+        question = obj["question"]
+        items.append(Item(qid, printable(question), check_question(question, max_chars, where)))
     return items

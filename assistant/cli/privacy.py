@@ -44,7 +44,7 @@ def privacy_eval(
     try:
         chosen = select(load_lines(lines), split)
     except DalilError as exc:
-        fail(exc)
+        fail(exc, as_json=as_json)
     t = time.perf_counter()
     model = analyzer().model
     load_s = round(time.perf_counter() - t, 2)
