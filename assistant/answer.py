@@ -396,7 +396,9 @@ def _chunks(text: str, size: int = TUNING.stream_piece_chars) -> Iterator[Answer
 
 
 def best_excerpt(text: str, question: str, language: str, limit: int = TUNING.excerpt_chars) -> str:
-    """The verbatim span of the chunk that best matches the question (whole lines, ≤ limit chars)."""
+    """The verbatim span of the chunk that best matches the question (whole lines, ≤ limit chars).
+    Deterministic: equally good spans go to the earliest one (the quotes themselves are the first
+    `extractive_quotes` results, whose order is fixed by `assistant.store.ranked`)."""
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if not lines:
         return ""

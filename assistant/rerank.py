@@ -10,7 +10,9 @@ from assistant.store import Hit
 
 class Reranker(Protocol):
     def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
-        """The same hits, reordered best first (scores may change; no hit added or dropped)."""
+        """The same hits, reordered best first (scores may change; no hit added or dropped). Equal
+        scores in a fixed order (e.g. `assistant.store.ranked`: by chunk id), so that the same
+        question always gets the same answer."""
         ...
 
 

@@ -20,7 +20,7 @@ from assistant.payload import ChunkPayload, as_payload
 from assistant.references import References, find_references
 from assistant.registry import Registry, doc_id_for
 from assistant.rerank import NoRerank, Reranker
-from assistant.store import DENSE, SPARSE, Hit, Leg, Where
+from assistant.store import DENSE, SPARSE, Hit, Leg, Where, ranked
 
 _ALNUM = re.compile(r"\w", re.UNICODE)
 
@@ -278,11 +278,11 @@ class Retriever:
         for rank, h in enumerate(exact):
             fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + t.exact_reference_bonus + 1.0 / (rank + 1)
             keep.setdefault(h.chunk_id, h)
-        ordered = sorted(fused, key=lambda c: -fused[c])
-        return [Hit(c, fused[c], keep[c].payload) for c in ordered]
+        return ranked([Hit(c, fused[c], keep[c].payload) for c in fused])
 
     def _apply_validity(self, hits: list[Hit], on: int) -> list[Result]:
-        """Texts not in force on the date rank below the text in force and never above their successor."""
+        """Texts not in force on the date rank below the text in force and never above their successor.
+        `hits` come best first with ties by chunk id (`ranked`); equal keys keep that order."""
         results = [self._result(h, on) for h in hits]
         first_of_doc: dict[str, int] = {}
         for i, r in enumerate(results):
@@ -297,7 +297,7 @@ class Retriever:
             if successor and successor in first_of_doc:
                 key = max(key, first_of_doc[successor] + 0.5)
             keys.append(key)
-        order = sorted(range(len(results)), key=lambda i: keys[i])
+        order = sorted(range(len(results)), key=lambda i: (keys[i], i))
         return [results[i] for i in order]
 
     @staticmethod

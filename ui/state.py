@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import functools
-import http.server
 import threading
 from pathlib import Path
-from urllib.parse import quote
 
 import streamlit as st
 
 from assistant.modes import Audience
+from assistant.registry import doc_id_for
 from assistant.service import Dalil
 from assistant.settings import Settings, get_settings
+from ui.files import FileAccess, make_server
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,48 +24,37 @@ def settings() -> Settings:
     return get_settings()
 
 
-class _Files(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        return
-
-
 @st.cache_resource(show_spinner=False)
-def file_server() -> str | None:
-    """Serve the corpus and uploaded files on 127.0.0.1 so a citation opens the original at its page."""
+def _files() -> tuple[str, FileAccess] | None:
+    """The citation file server (ui/files.py) on 127.0.0.1, and the key its links are signed with."""
     s = get_settings()
-    roots = {"corpus": s.corpus_dir, "uploads": s.uploads_dir}
-
-    class Handler(_Files):
-        def translate_path(self, path: str) -> str:
-            parts = path.split("?")[0].split("#")[0].lstrip("/").split("/", 1)
-            root = roots.get(parts[0])
-            if root is None or len(parts) < 2:
-                return "/nonexistent"
-            from urllib.parse import unquote
-
-            target = (root / unquote(parts[1])).resolve()
-            return str(target) if root.resolve() in target.parents else "/nonexistent"
-
+    access = FileAccess.from_settings(s)
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", s.file_server_port), Handler)
+        server = make_server(access, s.file_server_port)
     except OSError:
         try:
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            server = make_server(access, 0)
         except OSError:
             return None
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
+    return f"http://127.0.0.1:{server.server_address[1]}", access
+
+
+def file_server() -> str | None:
+    """The base URL of the citation file server, started once per process."""
+    files = _files()
+    return files[0] if files else None
 
 
 def file_link(source: str, page: int | None) -> str | None:
-    base = file_server()
-    if not base or not source:
+    """A link that opens a cited document at its page, signed for the current session's audience
+    (an agents-only document opens only from a signed-in agent's session)."""
+    files = _files()
+    if not files or not source:
         return None
-    s = get_settings()
-    root = (
-        "uploads" if (s.uploads_dir / source).exists() and not (s.corpus_dir / source).exists() else "corpus"
-    )
-    return f"{base}/{root}/{quote(source)}" + (f"#page={page}" if page else "")
+    base, access = files
+    audience = st.session_state.get("audience", Audience.PUBLIC)
+    return base + access.link(doc_id_for(source), audience) + (f"#page={page}" if page else "")
 
 
 def init_session() -> None:

@@ -56,6 +56,13 @@ class Hit:
     payload: ChunkPayload
 
 
+def ranked(hits: list[Hit]) -> list[Hit]:
+    """Best first, ties broken by chunk id: engines (and their fusion) return equal scores — RRF
+    scores are often exactly equal — in no defined order, so the same question on the same index
+    would otherwise get its tied hits in a different order from one call to the next."""
+    return sorted(hits, key=lambda h: (-h.score, h.chunk_id))
+
+
 @dataclass
 class Where:
     """Engine-neutral filter. Every field narrows; None means "any"."""
@@ -181,7 +188,8 @@ class VectorStore(Protocol):
 
     def search(self, legs: list[Leg], limit: int, exact: bool = False) -> list[Hit]:
         """Several prefetches fused with weighted RRF (k = TUNING.rrf_k) inside the engine (one leg:
-        plain search, its score the raw similarity). Best first, at most `limit` hits.
+        plain search, its score the raw similarity). Best first, equal scores by chunk id
+        (`ranked`), at most `limit` hits.
         exact=True bypasses the approximate index (brute force), for recall measurements."""
 
     def scroll(self, where: Where | None = None) -> Iterator[ChunkPayload]:

@@ -27,6 +27,7 @@ from assistant.store import (
     basic_legs,
     conditions,
     point_id,
+    ranked,
 )
 from assistant.tuning import TUNING
 
@@ -213,9 +214,13 @@ class ClientStore:
                 limit=limit,
                 with_payload=True,
             )
-        return [
-            Hit(p.payload["chunk_id"], float(p.score), as_payload(p.payload)) for p in res.points if p.payload
-        ]
+        return ranked(
+            [
+                Hit(p.payload["chunk_id"], float(p.score), as_payload(p.payload))
+                for p in res.points
+                if p.payload
+            ]
+        )
 
     def optimize(self) -> None:
         """A Qdrant server optimizes in the background; local mode has nothing to build."""

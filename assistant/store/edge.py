@@ -27,6 +27,7 @@ from assistant.store import (
     basic_legs,
     conditions,
     point_id,
+    ranked,
 )
 from assistant.tuning import TUNING
 
@@ -197,11 +198,13 @@ class EdgeStore:
                 query=qe.Fusion.Rrf(k=TUNING.rrf_k, weights=None if len(set(weights)) == 1 else weights),  # type: ignore[arg-type]
                 with_payload=True,
             )
-        return [
-            Hit(p.payload["chunk_id"], float(p.score), as_payload(p.payload))
-            for p in self.shard.query(req)
-            if p.payload
-        ]
+        return ranked(
+            [
+                Hit(p.payload["chunk_id"], float(p.score), as_payload(p.payload))
+                for p in self.shard.query(req)
+                if p.payload
+            ]
+        )
 
     def scroll(self, where: Where | None = None) -> Iterator[ChunkPayload]:
         offset = None
