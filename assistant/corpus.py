@@ -43,6 +43,21 @@ class Collection:
     allow_instructions: bool = False
 
 
+# A collection name becomes a folder name (DATA_DIR/uploads/<name>/) and a document id prefix: a
+# short lowercase name, no separator, no `..`, nothing that could leave the uploads folder.
+COLLECTION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def check_collection_name(name: str, where: str = "collection name") -> str:
+    """`name` when it is a safe collection name, else a ConfigError saying what is allowed."""
+    if not isinstance(name, str) or not COLLECTION_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{where} {name!r} is not allowed: use 1 to 40 lowercase letters a-z, digits, '_' or '-', "
+            "starting with a letter or digit (no '/', '\\', '..' or spaces)"
+        )
+    return name
+
+
 def _date(value: Any) -> dt.date | None:
     if value in (None, ""):
         return None
@@ -75,6 +90,7 @@ def load_collections(definitions_dir: Path) -> dict[str, Collection]:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: invalid YAML ({exc}). Fix the collection definition.") from exc
         name = raw.get("name") or path.stem
+        check_collection_name(name, where=f"{path}: name")
         try:
             audience = Audience(raw.get("audience", Audience.PUBLIC))
         except ValueError:

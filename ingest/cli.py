@@ -1,7 +1,8 @@
-"""Content owners' commands: ingest, sources, remove."""
+"""Content owners' commands: ingest, sources, remove (withdraw), restore."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from assistant.cli.output import err, fail, print_json
 from assistant.cli.plugins import after_ingest_hook
+from assistant.corpus import check_collection_name
 from assistant.errors import DalilError
 from assistant.index import Index
 from assistant.registry import Registry
@@ -23,6 +25,7 @@ def register(app: typer.Typer) -> None:
     app.command()(ingest)
     app.command()(sources)
     app.command()(remove)
+    app.command()(restore)
 
 
 def ingest(
@@ -41,6 +44,8 @@ def ingest(
     settings = get_settings()
     settings.ensure_dirs()
     try:
+        if collection is not None:  # it names a folder: checked before anything is opened
+            check_collection_name(collection, where="--collection")
         if rebuild:
             do_rebuild(settings)
         index = Index(settings)
@@ -137,16 +142,61 @@ def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     Console().print(table)
 
 
-def remove(doc_id: str) -> None:
-    """Withdraw one document from the index."""
+def remove(
+    doc_id: str,
+    by: Annotated[
+        str | None, typer.Option(help="Who withdraws it, recorded in the registry (default: the OS user)")
+    ] = None,
+) -> None:
+    """Withdraw one document: out of the index, and never re-indexed until `dalil restore DOC_ID`."""
     settings = get_settings()
     try:
         index = Index(settings)
         with Syncer(settings, index) as syncer:
-            removed = syncer.remove(doc_id)
+            removed = syncer.withdraw(doc_id, by=by or _os_user())
         index.close()
         if not removed:
             fail(DalilError(f"no document {doc_id!r} in the registry: see `dalil sources`"), 1)
     except DalilError as exc:
         fail(exc)
     Console().print(f"removed {doc_id}")
+
+
+def restore(
+    doc_id: str, as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary")] = False
+) -> None:
+    """Bring back a withdrawn document: its file returns and it is indexed again."""
+    settings = get_settings()
+    try:
+        index = Index(settings)
+        with Syncer(settings, index) as syncer:
+            report = syncer.restore(doc_id)
+        index.close()
+        if report is None:
+            fail(
+                DalilError(f"no withdrawn document {doc_id!r} in the registry: see `dalil sources`"),
+                1,
+                as_json=as_json,
+            )
+            return
+    except DalilError as exc:
+        fail(exc, as_json=as_json)
+        return
+    summary = report.as_dict()
+    if as_json:
+        print_json(summary)
+    else:
+        _print_ingest(summary)
+        Console().print(f"restored {doc_id}")
+    if report.failed:
+        raise typer.Exit(2)
+
+
+def _os_user() -> str:
+    """The operating system's user running the command (recorded as who withdrew a document)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"

@@ -104,9 +104,10 @@ def test_legacy_registry_is_readable_and_upgraded(legacy: Path) -> None:
         assert reg.by_hash("ab" * 32) == loi
         # the fingerprint the previous release computed: answers already logged keep matching it
         assert reg.index_version() == "6a9c21df2d08-1docs"
-        assert reg.schema_version == latest_version(registry.MIGRATIONS) == 3
+        assert reg.schema_version == latest_version(registry.MIGRATIONS) == 4
         assert loi.flagged_chunks == 0  # migration 3: no chunk of a legacy document counted as flagged
-    assert user_version(path) == 3
+        assert (loi.withdrawn_by, loi.withdrawn_at) == (None, None)  # migration 4: nobody withdrew it
+    assert user_version(path) == 4
     assert "documents_status" in index_names(path)
 
 
@@ -192,17 +193,18 @@ def test_a_newer_schema_is_refused_clearly(legacy: Path, name: str) -> None:
 
 def test_a_failing_migration_leaves_the_file_at_its_previous_version(legacy: Path) -> None:
     path = legacy / "registry.sqlite"
+    last = latest_version(registry.MIGRATIONS)
     broken = (
         *registry.MIGRATIONS,
         Migration(
-            4,
+            last + 1,
             "an index, then a table that already exists",
             sql="CREATE INDEX doomed ON documents (source); CREATE TABLE documents (x TEXT)",
         ),
     )
-    with pytest.raises(ConfigError, match="migration 4"):
+    with pytest.raises(ConfigError, match=f"migration {last + 1}"):
         open_database(path, broken, store="registry")
-    # one transaction: neither migrations 2-3 nor the first half of migration 4 stayed
+    # one transaction: neither the released migrations nor the first half of the new one stayed
     assert user_version(path) == 0
     assert not index_names(path)
 
@@ -211,10 +213,10 @@ def test_a_failing_migration_leaves_the_file_at_its_previous_version(legacy: Pat
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        open_database(path, (*registry.MIGRATIONS, Migration(4, "python", run=boom)), store="registry")
+        open_database(path, (*registry.MIGRATIONS, Migration(last + 1, "python", run=boom)), store="registry")
     assert user_version(path) == 0
     with Registry(path) as reg:  # the real migrations still apply afterwards
-        assert reg.schema_version == 3
+        assert reg.schema_version == last
         assert len(reg.all()) == 3
         tables = {r[0] for r in reg.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert "half_done" not in tables

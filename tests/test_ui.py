@@ -115,6 +115,50 @@ def test_admin_requires_sign_in_then_indexes_an_upload(app_env) -> None:  # type
     assert uploaded and uploaded[0].status == "indexed" and uploaded[0].chunks == 1
 
 
+def test_admin_withdraw_asks_keeps_the_selection_and_restore_brings_it_back(app_env) -> None:  # type: ignore[no-untyped-def]
+    from assistant.credentials import add_user
+    from assistant.registry import Registry
+
+    def status(doc_id: str) -> tuple[str, str | None]:
+        registry = Registry(app_env.registry_path)
+        try:
+            rec = registry.get(doc_id)
+        finally:
+            registry.close()
+        assert rec is not None
+        return rec.status.value, rec.withdrawn_by
+
+    add_user(app_env.credentials_path, "owner", "s3cret-pass")
+    at = _app().run()
+    at.text_input(key="signin_user").set_value("owner")
+    at.text_input(key="signin_password").set_value("s3cret-pass")
+    at.button(key="FormSubmitter:signin-Se connecter").click().run()
+    at.switch_page("page_admin.py").run()
+    # a new collection's name becomes a folder: `../` is refused before anything is written
+    at.selectbox(key="upload_collection").set_value(at.selectbox(key="upload_collection").options[-1]).run()
+    at.text_input(key="upload_new_collection").set_value("../../evil").run()
+    assert any("../../evil" in e.value for e in at.error)
+    assert at.button(key="upload_index").disabled
+    assert not (app_env.data_dir / "evil").exists()
+
+    doc = "test_fr:faq_etat_civil"
+    others = [o for o in at.selectbox(key="doc_select").options if o != doc]
+    assert others  # the selector could jump elsewhere
+    at.selectbox(key="doc_select").set_value(doc).run()
+    at.button(key="withdraw").click().run()
+    assert not at.exception and status(doc) == ("indexed", None)  # asked first
+    assert any(doc in w.value for w in at.warning)
+    at.button(key="withdraw_yes").click().run()
+    assert not at.exception and status(doc) == ("withdrawn", "owner")
+    assert at.selectbox(key="doc_select").value == doc  # still the document acted on
+    at.button(key="reindex_all").click().run()
+    assert not at.exception and status(doc)[0] == "withdrawn"
+    assert at.selectbox(key="doc_select").value == doc
+    at.button(key="restore").click().run()
+    assert not at.exception and status(doc) == ("indexed", None)
+    assert at.selectbox(key="doc_select").value == doc
+
+
 def test_quality_dashboard_renders_a_stored_run(app_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from eval.runner import run
 

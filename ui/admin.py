@@ -8,9 +8,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from assistant.corpus import Collection, DocumentMeta, load_collections, save_document_meta
+from assistant.corpus import (
+    COLLECTION_NAME,
+    Collection,
+    DocumentMeta,
+    check_collection_name,
+    load_collections,
+    save_document_meta,
+)
 from assistant.errors import DalilError
-from assistant.registry import Registry
+from assistant.registry import DocumentStatus, Registry
 from ingest.sync import Syncer
 from ui import state
 from ui.i18n import t
@@ -52,8 +59,13 @@ def admin_page() -> None:
         if choice == t(lang, "new_collection"):
             choice = st.text_input(t(lang, "new_collection"), key="upload_new_collection").strip()
         files = st.file_uploader("PDF, DOCX, HTML, MD, TXT", accept_multiple_files=True, key="uploads")
-        if st.button(t(lang, "index"), type="primary", disabled=not files or not choice, key="upload_index"):
-            target = settings.uploads_dir / choice
+        bad_name = bool(choice) and not COLLECTION_NAME.fullmatch(choice)
+        if bad_name:  # the name becomes a folder under the uploads folder: no `/`, no `..`
+            st.error(t(lang, "bad_collection", name=choice))
+        if st.button(
+            t(lang, "index"), type="primary", disabled=not files or not choice or bad_name, key="upload_index"
+        ):
+            target = settings.uploads_dir / check_collection_name(choice)
             target.mkdir(parents=True, exist_ok=True)
             paths = []
             for f in files or []:
@@ -102,16 +114,39 @@ def admin_page() -> None:
     active = [r for r in records if r.status != "removed"]
     if not active:
         return
-    doc = c2.selectbox(t(lang, "document"), [r.doc_id for r in active], key="doc_select")
+    ids = [r.doc_id for r in active]
+    if st.session_state.get("doc_select") not in ids:  # the selection is a doc id, kept across actions
+        st.session_state.pop("doc_select", None)
+    doc = c2.selectbox(t(lang, "document"), ids, key="doc_select")
     rec = next(r for r in active if r.doc_id == doc)
+    withdrawn = rec.status == DocumentStatus.WITHDRAWN
     b1, b2 = st.columns(2)
-    if b1.button(t(lang, "reindex"), key="reindex_one"):
+    if b1.button(t(lang, "reindex"), key="reindex_one", disabled=withdrawn):
         _run([Path(rec.path)], collection=rec.collection, force=True, lang=lang)
         st.rerun()
-    if b2.button(t(lang, "withdraw"), key="withdraw"):
-        with d.index.lock, Syncer(settings, d.index) as syncer:
-            syncer.remove(rec.doc_id)
-        st.rerun()
+    if withdrawn:
+        st.info(t(lang, "withdrawn_notice", by=rec.withdrawn_by or "?", day=(rec.withdrawn_at or "")[:10]))
+        if b2.button(t(lang, "restore"), key="restore"):
+            with d.index.lock, Syncer(settings, d.index) as syncer:
+                report = syncer.restore(rec.doc_id)
+            if report is not None:
+                rows = [x.as_dict() for x in report.documents]
+                st.session_state["last_ingest"] = {"rows": rows, "totals": report.totals}
+            st.rerun()
+    else:
+        if b2.button(t(lang, "withdraw"), key="withdraw"):
+            st.session_state["confirm_withdraw"] = rec.doc_id
+        if st.session_state.get("confirm_withdraw") == rec.doc_id:  # asks, for this document only
+            st.warning(t(lang, "withdraw_confirm", doc=rec.doc_id))
+            y, n = st.columns(2)
+            if y.button(t(lang, "withdraw_yes"), key="withdraw_yes", type="primary"):
+                with d.index.lock, Syncer(settings, d.index) as syncer:
+                    syncer.withdraw(rec.doc_id, by=str(st.session_state.agent))
+                st.session_state.pop("confirm_withdraw", None)
+                st.rerun()
+            if n.button(t(lang, "cancel"), key="withdraw_cancel"):
+                st.session_state.pop("confirm_withdraw", None)
+                st.rerun()
     coll = collections.get(rec.collection) or Collection(name=rec.collection)
     name = Path(rec.path).name
     meta = coll.documents.get(name) or DocumentMeta()
