@@ -240,6 +240,11 @@ class AuditLog(SQLiteStore):
 
     STORE = "audit log"
     PRIVATE = True
+    RECOVERY = (
+        "Restore it from a backup; Dalil never replaces the audit trail by itself (it is the record "
+        "of past answers). To start a new trail, stop Dalil, move the damaged file aside and keep it "
+        "as evidence; `dalil audit verify` checks a restored copy."
+    )
 
     def __init__(
         self, path: Path, key: bytes | None = None, privacy_mode: PrivacyMode = PrivacyMode.PLACEHOLDERS

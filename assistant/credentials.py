@@ -120,6 +120,9 @@ class UserStore(SQLiteStore):
     STORE = "agent accounts"
     WAL = False
     PRIVATE = True
+    RECOVERY = (
+        "Restore it from a backup, or move it aside and add the accounts again with `dalil users add NAME`."
+    )
 
     def __init__(self, path: Path, import_from: Path | None = None) -> None:
         super().__init__(path, migrations(import_from))

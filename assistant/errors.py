@@ -39,3 +39,8 @@ class EgressError(ConfigError):
 
 class InputError(DalilError):
     """A file or a line given to a command cannot be read (missing, binary, not UTF-8, not JSON)."""
+
+
+class StoreDamagedError(ConfigError):
+    """A data file (SQLite store, index, cache) fails its integrity check when opened; the message
+    names the file and how to recover it."""

@@ -22,7 +22,10 @@ class DocumentStatus(StrEnum):
     UPDATING = "updating"  # a new version is being written; the previous one stays searchable
     INDEXED = "indexed"  # its chunks are searchable
     FAILED = "failed"  # never indexed: the error says why
-    REMOVED = "removed"  # withdrawn: no chunk left in the index
+    REMOVED = "removed"  # its file disappeared (`dalil ingest --prune`): no chunk left in the index
+    # withdrawn by its owner (`dalil remove`, the Documents page): no chunk left in the index, never
+    # re-indexed by a sync until the owner restores it (`dalil restore`); who and when are recorded
+    WITHDRAWN = "withdrawn"
 
 
 def doc_id_for(source: str) -> str:
@@ -69,6 +72,14 @@ MIGRATIONS = (
         "documents.flagged_chunks: chunks holding instructions aimed at a model (assistant/injection.py)",
         sql="ALTER TABLE documents ADD COLUMN flagged_chunks INTEGER NOT NULL DEFAULT 0",
     ),
+    Migration(
+        4,
+        "documents.withdrawn_by, withdrawn_at: who withdrew a document and when (status 'withdrawn')",
+        sql=(
+            "ALTER TABLE documents ADD COLUMN withdrawn_by TEXT;"
+            "ALTER TABLE documents ADD COLUMN withdrawn_at TEXT"
+        ),
+    ),
 )
 
 
@@ -91,6 +102,8 @@ class DocumentRecord:
     updated_at: str
     indexed_at: str | None
     flagged_chunks: int = 0  # chunks of the indexed version that hold instructions aimed at a model
+    withdrawn_by: str | None = None  # who withdrew it (status withdrawn)
+    withdrawn_at: str | None = None  # when (UTC)
 
     def __post_init__(self) -> None:
         self.status = DocumentStatus(self.status)
@@ -109,6 +122,10 @@ class Registry(SQLiteStore):
     MIGRATIONS = MIGRATIONS
     STORE = "document registry"
     WAL = False
+    RECOVERY = (
+        "Restore it from a backup, or rebuild it from the corpus with `dalil ingest --rebuild` "
+        "(re-creates the registry and the index; embeddings come back from the cache)."
+    )
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -154,6 +171,8 @@ class Registry(SQLiteStore):
                 "updated_at": now,
                 "indexed_at": None,
                 "flagged_chunks": 0,
+                "withdrawn_by": None,
+                "withdrawn_at": None,
             }
         else:
             record = existing.as_dict()

@@ -36,13 +36,19 @@ class Dalil:
         shared: bool = False,
     ) -> Dalil:
         settings.ensure_dirs()
-        idx = index or (shared_index(settings) if shared else Index(settings))
-        retriever = Retriever(idx)
-        model = chat if chat is not None else chat_model_from_settings(settings)
+        # the audit log first (checked when opened): a damaged trail fails before any index is
+        # opened or any answer computed, never after an answer that could then not be recorded
         key = secret_key(settings)
         audit = AuditLog(settings.audit_path, key=key, privacy_mode=settings.privacy_mode)
-        if settings.audit_retention_days is not None:
-            audit.purge(settings.audit_retention_days)
+        try:
+            if settings.audit_retention_days is not None:
+                audit.purge(settings.audit_retention_days)
+            idx = index or (shared_index(settings) if shared else Index(settings))
+            retriever = Retriever(idx)
+            model = chat if chat is not None else chat_model_from_settings(settings)
+        except BaseException:
+            audit.close()
+            raise
         # a model on another machine never receives the asker's personal data
         outbound = (
             Pseudonymiser(settings.privacy_mode, key=derive(key, "pseudonyms"))

@@ -31,17 +31,23 @@ corrupt or resurrect one.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, StoreDamagedError
 
 BUSY_TIMEOUT_S = 30.0
+_log = logging.getLogger(__name__)
+# SQLite's primary result codes for a damaged file (sqlite3.Error.sqlite_errorcode & 0xFF)
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,44 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], path: Pat
     return known
 
 
+def _is_damage(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def integrity_problem(conn: sqlite3.Connection) -> str | None:
+    """What `PRAGMA quick_check` finds wrong with the file (None: nothing). A locked or busy file
+    is not damage: its error propagates. quick_check reads every page but skips the index-content
+    comparison of integrity_check (tens of milliseconds for these stores, see docs/integrity.md)."""
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if _is_damage(exc):
+            return str(exc)
+        raise
+    lines = [line.strip() for row in rows for line in str(row[0]).splitlines()]
+    problems = [line for line in lines if line and line != "ok" and not line.startswith("*** in database")]
+    return "; ".join(problems[:3]) or None
+
+
+def damaged_message(path: Path, store: str, problem: str, recovery: str) -> str:
+    return f"{path} ({store}) is damaged: {problem}. {recovery}"
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged file (and its journal) to `NAME.damaged-TIMESTAMP`; return the new path."""
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    path.rename(aside)
+    for suffix in ("-journal", "-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(aside.with_name(aside.name + suffix))
+    return aside
+
+
 def open_database(
     path: Path,
     migrations: Sequence[Migration],
@@ -154,12 +198,16 @@ def open_database(
     store: str,
     wal: bool = True,
     private: bool = False,
+    recovery: str = "",
 ) -> sqlite3.Connection:
-    """Open (creating it and its directory if needed) the SQLite file of one store, set the
-    pragmas and apply the pending migrations. Rows come back as `sqlite3.Row`.
+    """Open (creating it and its directory if needed) the SQLite file of one store, check it
+    (`PRAGMA quick_check`), set the pragmas and apply the pending migrations. Rows come back as
+    `sqlite3.Row`.
 
     `store` names the store in error messages; `wal` asks for the WAL journal (see the module
-    docstring for when not to); `private` creates a new file readable by its owner only (0600)."""
+    docstring for when not to); `private` creates a new file readable by its owner only (0600);
+    `recovery` is what the message of a damaged file tells the operator to do
+    (`StoreDamagedError`: the file is left untouched)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new data directory is private
     if private and not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -168,6 +216,16 @@ def open_database(
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
+        problem = integrity_problem(conn)  # first: read-only, a damaged file is left untouched
+        if problem is not None:
+            raise StoreDamagedError(
+                damaged_message(
+                    path,
+                    store,
+                    problem,
+                    recovery or "Restore it from a backup, or move it aside and Dalil starts a new one.",
+                )
+            )
         migrate(conn, migrations, path, store)  # first: a file it refuses is left untouched
         if wal:
             # busy, or a read-only medium: the file keeps the journal it has
@@ -175,6 +233,15 @@ def open_database(
                 conn.execute("PRAGMA journal_mode = WAL")
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if _is_damage(exc):
+            raise StoreDamagedError(
+                damaged_message(
+                    path,
+                    store,
+                    str(exc),
+                    recovery or "Restore it from a backup, or move it aside and Dalil starts a new one.",
+                )
+            ) from exc
         raise ConfigError(
             f"{path} ({store}) cannot be opened: {exc}. Check that it is a SQLite file written by Dalil "
             f"and that it is readable and writable (and not locked by a stuck process); otherwise move "
@@ -196,15 +263,32 @@ class SQLiteStore:
     STORE: str = "sqlite store"
     WAL: bool = True
     PRIVATE: bool = True  # data files are readable by the service's user only
+    # what the message of a damaged file says to do (the file is never replaced automatically)
+    RECOVERY: str = "Restore it from a backup."
+    # a cache: a damaged file is moved aside (NAME.damaged-TIMESTAMP, with a warning) and a new
+    # one is created; nothing is lost but the time to compute its contents again
+    CACHE: bool = False
 
     def __init__(self, path: Path, migrations: Sequence[Migration] | None = None) -> None:
         self.path = path
-        self.conn = open_database(
-            path,
-            self.MIGRATIONS if migrations is None else migrations,
+        steps = self.MIGRATIONS if migrations is None else migrations
+        try:
+            self.conn = self._open(steps)
+        except StoreDamagedError as exc:
+            if not self.CACHE:
+                raise
+            aside = move_aside(path)
+            _log.warning("%s It is a cache: moved aside to %s, a new one is created.", exc, aside)
+            self.conn = self._open(steps)
+
+    def _open(self, migrations: Sequence[Migration]) -> sqlite3.Connection:
+        return open_database(
+            self.path,
+            migrations,
             store=self.STORE,
             wal=self.WAL,
             private=self.PRIVATE,
+            recovery=self.RECOVERY,
         )
 
     @property

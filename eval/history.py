@@ -64,6 +64,10 @@ class History(SQLiteStore):
 
     MIGRATIONS = MIGRATIONS
     STORE = "evaluation history"
+    RECOVERY = (
+        "Restore it from a backup, or move it aside: a new, empty history is started and the "
+        "reports already written under DATA_DIR/reports stay."
+    )
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
+import time
 import zipfile
 import zlib
 from collections import Counter
@@ -22,6 +24,8 @@ from assistant.textnorm import arabic_ratio, clean_text
 from assistant.tuning import TUNING, Tuning
 from ingest import ocr
 from ingest.unstructured_offline import patch_unstructured
+
+_log = logging.getLogger(__name__)
 
 SUPPORTED = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt"}
 
@@ -348,7 +352,18 @@ def _cached_ocr(path: Path, pages: list[int], langs: str, dpi: int, cache_dir: P
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:24]
     cache = cache_dir / f"{digest}-{langs}-{dpi}.json"
     if cache.exists():
-        data = {int(k): v for k, v in json.loads(cache.read_text(encoding="utf-8")).items()}
+        try:
+            data = {int(k): str(v) for k, v in json.loads(cache.read_text(encoding="utf-8")).items()}
+        except (ValueError, AttributeError, UnicodeDecodeError) as exc:  # damaged: it is a cache
+            aside = cache.with_name(f"{cache.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+            cache.rename(aside)
+            _log.warning(
+                "%s (OCR cache) is damaged: %s. It is a cache: moved aside to %s, the pages are read again.",
+                cache,
+                exc,
+                aside,
+            )
+            data = {}
         if all(p in data for p in pages):
             return {p: data[p] for p in pages}
     result = ocr.ocr_pages(path, pages, langs, dpi)

@@ -4,11 +4,19 @@ A changed document is replaced in three steps: its new version is upserted and c
 then the old version's chunks are deleted, then the registry records the new version. A
 crash in between leaves the old version fully searchable (plus some new chunks that the
 next run reconciles); never a half-indexed or missing document.
+
+Every run starts by deleting orphan chunks (`Syncer.remove_orphans`: a (doc_id, version) that is
+not the registry's indexed version, left by a crash before the registry write) and ends, when
+anything changed, with the index optimisation, bracketed by DATA_DIR/index/optimize-pending so
+that an interrupted one runs again at the next sync. `crash_point` is a test hook
+(DALIL_TEST_CRASH_AT) that kills the process at a stage.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -20,22 +28,26 @@ from typing import Any
 from assistant.corpus import (
     Collection,
     DocumentMeta,
+    check_collection_name,
     collection_for,
     load_collections,
     title_from_filename,
 )
 from assistant.dates import FAR_FUTURE, optional_date_int, utc_now
 from assistant.embeddings.cache import EmbeddingCache
-from assistant.errors import IngestError
+from assistant.errors import IngestError, StoreDamagedError
 from assistant.index import Index
 from assistant.injection import detect
 from assistant.legal import infer_law_numbers
 from assistant.payload import ChunkPayload, embed_input
-from assistant.registry import DocumentStatus, Registry, doc_id_for
+from assistant.registry import DocumentRecord, DocumentStatus, Registry, doc_id_for
 from assistant.settings import Settings
+from assistant.sqlite_store import move_aside
 from assistant.store import ChunkPoint, Where
 from ingest.chunking import Chunk, chunk_document
 from ingest.parsing import EMPTY_FILE, check_size, guess_language, parse_file
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
 
@@ -75,6 +87,10 @@ class DocResult:
 class SyncReport:
     documents: list[DocResult] = field(default_factory=list)
     seconds: float = 0.0
+    # chunks found at the start of the run whose (doc_id, version) is not a registered version
+    # (left by a crash between writing a document's chunks and recording it): deleted
+    orphans_removed: int = 0
+    optimize_resumed: bool = False  # an interrupted optimisation was run again
 
     @property
     def totals(self) -> dict[str, int]:
@@ -97,6 +113,8 @@ class SyncReport:
         return {
             "documents": [d.as_dict() for d in self.documents],
             "totals": self.totals,
+            "orphans_removed": self.orphans_removed,
+            "optimize_resumed": self.optimize_resumed,
             "seconds": round(self.seconds, 3),
         }
 
@@ -110,6 +128,38 @@ CORPUS_ROOT_FILE = (
     "move it into a collection folder to ingest it"
 )
 EVAL_FOLDER = "evaluation sets (eval/ of the corpus): not documents"
+SYMLINK = (
+    "symbolic link: not followed (it could point anywhere on the machine); "
+    "copy the file itself into a collection folder to ingest it"
+)
+OUTSIDE = (
+    "outside the corpus and uploads folders (it resolves to a path under neither): not ingested; "
+    "copy the file into a collection folder to ingest it"
+)
+
+
+def confinement_error(path: Path, roots: list[Path]) -> str | None:
+    """Why `path` may not be ingested, or None: a symbolic link on its way below a root (the root
+    itself may be a link), or a location that resolves outside every root (`..`, links)."""
+    lexical = Path(os.path.normpath(path.absolute()))
+    for root in roots:
+        top = Path(os.path.normpath(root.absolute()))
+        base = root.resolve()
+        for start in (top, base):
+            try:
+                rel = lexical.relative_to(start)
+            except ValueError:
+                continue
+            current = start
+            for part in rel.parts:
+                current = current / part
+                if current.is_symlink():
+                    return SYMLINK
+            resolved = lexical.resolve()
+            if resolved == base or base in resolved.parents:
+                return None
+            return OUTSIDE
+    return SYMLINK if lexical.is_symlink() else OUTSIDE
 
 
 def discover_all(paths: list[Path] | None, corpus_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -124,6 +174,11 @@ def discover_all(paths: list[Path] | None, corpus_dir: Path) -> tuple[list[Path]
             continue
         for p in sorted(root.rglob("*")):
             rel = p.relative_to(root)
+            links = [i for i in range(len(rel.parts)) if (root / Path(*rel.parts[: i + 1])).is_symlink()]
+            if links:  # never followed: a link could point anywhere on the machine
+                if links[0] == len(rel.parts) - 1:  # the first link itself, reported once
+                    skipped.append((p, SYMLINK))
+                continue
             hidden = [i for i, part in enumerate(rel.parts) if part.startswith(".")]
             if hidden:
                 if hidden[0] == len(rel.parts) - 1:  # the first hidden part itself, reported once
@@ -145,6 +200,25 @@ def discover_all(paths: list[Path] | None, corpus_dir: Path) -> tuple[list[Path]
 def discover(paths: list[Path] | None, corpus_dir: Path) -> list[Path]:
     """The files to ingest (see discover_all for what is left out)."""
     return discover_all(paths, corpus_dir)[0]
+
+
+CRASH_AT = "DALIL_TEST_CRASH_AT"
+OPTIMIZE_PENDING = "optimize-pending"
+
+
+def crash_point(stage: str, name: str = "") -> None:
+    """TEST HOOK, for tests only (tests/test_crash_safety.py): when the environment variable
+    DALIL_TEST_CRASH_AT is `STAGE` or `STAGE:FILE_NAME`, the process kills itself (SIGKILL: no
+    cleanup, no flush, as a power cut or the OOM killer) on reaching that stage (for that file).
+    Stages: parsing, embedding, upserting, registry, optimisation. Never set it in production."""
+    wanted = os.environ.get(CRASH_AT)
+    if not wanted:
+        return
+    stage_wanted, _, file_wanted = wanted.partition(":")
+    if stage_wanted == stage and (not file_wanted or file_wanted == name):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Syncer:
@@ -187,7 +261,10 @@ class Syncer:
         force: bool = False,
     ) -> SyncReport:
         started = time.perf_counter()
+        if collection:
+            check_collection_name(collection, where="--collection")  # before anything is written
         report = SyncReport()
+        report.orphans_removed = self.remove_orphans()
         files, left_out = discover_all(paths, self.settings.corpus_dir)
         seen_hashes: dict[str, str] = {}
         seen_ids: set[str] = set()
@@ -205,25 +282,80 @@ class Syncer:
         if prune:
             report.documents.extend(self._prune(paths, collection, seen_ids))
         self.index.store.flush()
-        if any(d.status in (Outcome.ADDED, Outcome.UPDATED, Outcome.REMOVED) for d in report.documents):
-            # the embedded engine builds its HNSW graphs only when asked (no background optimizer)
+        pending = self.optimize_marker
+        report.optimize_resumed = pending.exists()
+        changed = any(d.status in (Outcome.ADDED, Outcome.UPDATED, Outcome.REMOVED) for d in report.documents)
+        if changed or report.orphans_removed or report.optimize_resumed:
+            # the embedded engine builds its HNSW graphs only when asked (no background optimizer);
+            # the marker, written before and removed after, makes an interrupted one run again
+            pending.parent.mkdir(parents=True, exist_ok=True)
+            pending.write_text(utc_now())
+            crash_point("optimisation")
             with self.index.lock:
                 self.index.store.optimize()
+            pending.unlink()
         report.seconds = time.perf_counter() - started
         return report
+
+    @property
+    def optimize_marker(self) -> Path:
+        """DATA_DIR/index/optimize-pending: an optimisation was started and has not finished."""
+        return self.settings.index_dir / OPTIMIZE_PENDING
+
+    def remove_orphans(self) -> int:
+        """Delete the chunks whose (doc_id, version) is not the version the registry records as
+        indexed (a crash between writing a document's chunks and recording it leaves them); return
+        how many. A record whose version is not whole in the index loses its hash, so the file is
+        indexed again when next synced. Costs one count per document when nothing is wrong; the
+        index is scrolled only when its total differs."""
+        store = self.index.store
+        expected: dict[str, int] = {}
+        for rec in self.registry.all():
+            if rec.status in (DocumentStatus.INDEXED, DocumentStatus.UPDATING) and (rec.version or 0) > 0:
+                expected[rec.doc_id] = rec.version
+                found = store.count(Where(doc_ids=[rec.doc_id], version=rec.version))
+                if found != rec.chunks and rec.hash is not None:
+                    self.registry.upsert(rec.doc_id, hash=None)
+        total = store.count()
+        if total == sum(store.count(Where(doc_ids=[d], version=v)) for d, v in expected.items()):
+            return 0
+        stray: dict[str, int] = {}
+        for payload in store.scroll():
+            doc_id, version = payload["doc_id"], payload["version"]
+            if expected.get(doc_id) != version:
+                stray[doc_id] = stray.get(doc_id, 0) + 1
+        with self.index.lock:
+            for doc_id in stray:
+                if doc_id in expected:
+                    store.delete(Where(doc_ids=[doc_id], exclude_version=expected[doc_id]))
+                else:
+                    store.delete(Where(doc_ids=[doc_id]))
+            store.flush()
+        removed = sum(stray.values())
+        if removed:
+            log.warning(
+                "removed %d orphan chunk(s) of %d document(s) left by an interrupted run", removed, len(stray)
+            )
+        return removed
 
     def _sync_one(
         self, path: Path, collection: str | None, seen_hashes: dict[str, str], force: bool = False
     ) -> DocResult:
         source = self.source_of(path)
         doc_id = doc_id_for(source)
+        refused = confinement_error(path, [self.settings.corpus_dir, self.settings.uploads_dir])
+        if refused:  # never read, never registered: a link or a path leaving the corpus and uploads
+            return DocResult(source, doc_id, Outcome.FAILED, error=refused)
         if collection:
+            check_collection_name(collection, where="--collection")
             coll = self.collections.get(collection) or Collection(name=collection, folder=collection)
             self.collections.setdefault(collection, coll)
         else:
             coll = collection_for(path, self.settings.corpus_dir, self.collections)
         result = DocResult(source, doc_id, Outcome.FAILED)
         previous = self.registry.get(doc_id)
+        if previous and previous.status == DocumentStatus.WITHDRAWN:  # only its owner brings it back
+            return DocResult(source, doc_id, Outcome.SKIPPED, error=withdrawn_notice(previous))
         try:
             if not path.exists():
                 raise IngestError("file not found (it may have been moved or deleted during the run)")
@@ -267,6 +399,7 @@ class Syncer:
                 cache_dir=self.settings.data_dir / "ocr-cache",
                 limits=self.limits,
             )
+            crash_point("parsing", path.name)
             doc_language = meta.language or guess_language(parsed) or coll.language
             chunks = chunk_document(
                 parsed.lines,
@@ -291,6 +424,7 @@ class Syncer:
             embedded = self._write(
                 chunks, doc_id, version, source, coll, meta, doc_language, path, parsed.text, flags
             )
+            crash_point("registry", path.name)
             self.registry.upsert(
                 doc_id,
                 path=str(path.resolve()),
@@ -373,6 +507,7 @@ class Syncer:
             self.cache.put_many(index.embedder.name, texts, embs)
             for i, vec in zip(idx, embs, strict=True):
                 vectors[chunks[i].chunk_id] = vec
+        crash_point("embedding", path.name)
         points = []
         for chunk, etext in zip(chunks, embed_texts, strict=True):
             payload: ChunkPayload = {
@@ -414,6 +549,7 @@ class Syncer:
             points.append(ChunkPoint(chunk.chunk_id, vectors[chunk.chunk_id], sparse, payload))
         with index.lock:
             index.store.upsert(points)
+            crash_point("upserting", path.name)
             written = index.store.count(Where(doc_ids=[doc_id], version=version))
             if written != len(points):
                 raise IngestError(
@@ -437,7 +573,7 @@ class Syncer:
         scopes = [p.resolve() for p in (paths or [self.settings.corpus_dir])]
         out = []
         for rec in self.registry.all(collection):
-            if rec.doc_id in seen or rec.status == DocumentStatus.REMOVED:
+            if rec.doc_id in seen or rec.status in (DocumentStatus.REMOVED, DocumentStatus.WITHDRAWN):
                 continue
             recorded = Path(rec.path)
             in_scope = any(recorded == s or s in recorded.parents for s in scopes)
@@ -455,6 +591,78 @@ class Syncer:
         self.registry.upsert(doc_id, status=DocumentStatus.REMOVED, chunks=0, flagged_chunks=0, hash=None)
         return True
 
+    def withdraw(self, doc_id: str, by: str) -> bool:
+        """Withdraw a document on its owner's request: its chunks leave the index, the registry
+        records who and when, no sync re-indexes it until `restore`, and an uploaded file is moved
+        out of the uploads folder (to DATA_DIR/withdrawn/, kept for its owner, never served).
+        False when the registry does not know `doc_id`; withdrawing twice changes nothing."""
+        rec = self.registry.get(doc_id)
+        if rec is None:
+            return False
+        if rec.status == DocumentStatus.WITHDRAWN:
+            return True
+        with self.index.lock:
+            self.index.store.delete(Where(doc_ids=[doc_id]))
+        path = rec.path
+        uploaded = _under(Path(rec.path), self.settings.uploads_dir) if rec.path else None
+        if uploaded is not None and Path(rec.path).is_file():
+            kept = self.withdrawn_dir / uploaded
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(rec.path, kept)
+            path = str(kept)
+        self.registry.upsert(
+            doc_id,
+            status=DocumentStatus.WITHDRAWN,
+            chunks=0,
+            flagged_chunks=0,
+            hash=None,
+            path=path,
+            withdrawn_by=by,
+            withdrawn_at=utc_now(),
+        )
+        return True
+
+    def restore(self, doc_id: str) -> SyncReport | None:
+        """Bring a withdrawn document back: its file returns to where it was uploaded (when it was
+        moved) and it is indexed again. None when `doc_id` is not a withdrawn document."""
+        rec = self.registry.get(doc_id)
+        if rec is None or rec.status != DocumentStatus.WITHDRAWN:
+            return None
+        path = Path(rec.path)
+        kept = _under(path, self.withdrawn_dir)
+        if kept is not None:
+            back = self.settings.uploads_dir / kept
+            back.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_file() and not back.exists():
+                os.replace(path, back)
+            path = back
+        self.registry.upsert(
+            doc_id, status=DocumentStatus.REMOVED, path=str(path), withdrawn_by=None, withdrawn_at=None
+        )
+        return self.run([path], collection=rec.collection, force=True)
+
+    @property
+    def withdrawn_dir(self) -> Path:
+        """Where withdrawn uploads are kept: in the data directory, outside what is served."""
+        return self.settings.data_dir / "withdrawn"
+
+
+def withdrawn_notice(rec: DocumentRecord) -> str:
+    """Why a sync skips a withdrawn document, and how its owner brings it back."""
+    day = (rec.withdrawn_at or "")[:10] or "an unknown date"
+    return (
+        f"withdrawn by {rec.withdrawn_by or 'an unknown user'} on {day}; "
+        f"restore it with `dalil restore {rec.doc_id}`"
+    )
+
+
+def _under(path: Path, root: Path) -> Path | None:
+    """`path` relative to `root` when it lies under it (both resolved), else None."""
+    try:
+        return path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+
 
 def rebuild(settings: Settings) -> None:
     """Drop the index and the registry's versions; the next sync re-embeds everything."""
@@ -462,5 +670,24 @@ def rebuild(settings: Settings) -> None:
 
     drop_shared(settings)
     shutil.rmtree(settings.index_dir, ignore_errors=True)
+    withdrawn: list[DocumentRecord] = []
     if settings.registry_path.exists():
-        settings.registry_path.unlink()
+        try:
+            with Registry(settings.registry_path) as registry:  # owners' withdrawals outlive a rebuild
+                withdrawn = [r for r in registry.all() if r.status == DocumentStatus.WITHDRAWN]
+        except StoreDamagedError as exc:  # the rebuild is its recovery: kept aside, not deleted
+            aside = move_aside(settings.registry_path)
+            log.warning(
+                "%s Rebuilding it; the damaged file is kept as %s. Withdrawals recorded only in it are "
+                "lost: withdraw those documents again with `dalil remove DOC_ID`.",
+                exc,
+                aside,
+            )
+        else:
+            settings.registry_path.unlink()
+    if withdrawn:
+        with Registry(settings.registry_path) as registry:
+            for rec in withdrawn:
+                fields = rec.as_dict()
+                del fields["doc_id"]
+                registry.upsert(rec.doc_id, **fields)

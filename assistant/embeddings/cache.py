@@ -29,6 +29,8 @@ class EmbeddingCache(SQLiteStore):
     MIGRATIONS = MIGRATIONS
     STORE = "embedding cache"
     WAL = False
+    RECOVERY = "It is a cache: it can be moved aside and re-created (embeddings are computed again)."
+    CACHE = True
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import qdrant_edge as qe
 
-from assistant.errors import IndexLockedError
+from assistant.errors import IndexLockedError, StoreDamagedError
 from assistant.payload import ChunkPayload, as_payload
 from assistant.sparse import SparseVector
 from assistant.store import (
@@ -37,6 +37,14 @@ _META = "dalil-index.json"
 # ACORN for ~10 ms more (benchmarks/scale.py). Small collections are brute force and never use it.
 _FILTERED = qe.SearchParams(acorn=qe.AcornSearchParams(enable=True))
 _EXACT = qe.SearchParams(exact=True)
+
+
+def _damaged(path: Path, problem: str) -> str:
+    return (
+        f"{path} (embedded index) is damaged: {problem}. Rebuild it from the corpus with "
+        "`dalil ingest --rebuild` (embeddings come back from the cache), or restore the data "
+        "directory from a backup."
+    )
 
 
 def _params(flt: qe.Filter | None, exact: bool) -> qe.SearchParams | None:
@@ -72,7 +80,12 @@ class EdgeStore:
         meta = self.path / _META
         if not meta.exists():
             return None
-        return IndexMeta(**json.loads(meta.read_text()))
+        try:
+            return IndexMeta(**json.loads(meta.read_text()))
+        except (ValueError, TypeError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+            raise StoreDamagedError(
+                _damaged(meta, f"not the index description Dalil writes ({exc})")
+            ) from exc
 
     def open(self, meta: IndexMeta) -> None:
         stored = self.stored_meta()
@@ -81,10 +94,14 @@ class EdgeStore:
             try:
                 self._shard = qe.EdgeShard.load(str(self.path / "shard"))
             except Exception as exc:
-                raise IndexLockedError(
-                    f"Cannot open the embedded index at {self.path}: {exc}. "
-                    "Another Dalil process (ui, ingest) may hold it: stop it and retry."
-                ) from exc
+                # qdrant-edge takes an exclusive lock on the shard's WAL: only that error means
+                # another process holds it; any other failure to load is a damaged index
+                if "WouldBlock" in str(exc) or "would block" in str(exc).lower():
+                    raise IndexLockedError(
+                        f"Cannot open the embedded index at {self.path}: another Dalil process "
+                        "(ui, ingest) holds it: stop it and retry."
+                    ) from exc
+                raise StoreDamagedError(_damaged(self.path / "shard", str(exc))) from exc
             return
         if self.path.exists():
             shutil.rmtree(self.path)
