@@ -116,6 +116,12 @@ def _print_ingest(summary: dict[str, Any]) -> None:
         if d["status"] != "unchanged":
             table.add_row(d["status"], d["path"], str(d["chunks"]), d["error"] or "")
     Console().print(table)
+    for item in summary.get("ignored", []):
+        Console().print(f"[dim]not a document: {item['path']} ({item['reason']})[/]")
+    if summary.get("orphans_removed"):
+        Console().print(f"[yellow]removed {summary['orphans_removed']} chunks left by an interrupted run[/]")
+    if summary.get("optimize_resumed"):
+        Console().print("[yellow]resumed an interrupted index optimisation[/]")
     Console().print(f"totals: {summary['totals']}  ({summary['seconds']} s)")
 
 

@@ -91,6 +91,9 @@ class SyncReport:
     # (left by a crash between writing a document's chunks and recording it): deleted
     orphans_removed: int = 0
     optimize_resumed: bool = False  # an interrupted optimisation was run again
+    # what lies in the corpus folder but is not a document (its README/MANIFEST, its eval/ sets):
+    # reported with why, apart from the documents
+    ignored: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -115,6 +118,7 @@ class SyncReport:
             "totals": self.totals,
             "orphans_removed": self.orphans_removed,
             "optimize_resumed": self.optimize_resumed,
+            "ignored": self.ignored,
             "seconds": round(self.seconds, 3),
         }
 
@@ -128,6 +132,7 @@ CORPUS_ROOT_FILE = (
     "move it into a collection folder to ingest it"
 )
 EVAL_FOLDER = "evaluation sets (eval/ of the corpus): not documents"
+NOT_DOCUMENTS = (CORPUS_ROOT_FILE, EVAL_FOLDER)
 SYMLINK = (
     "symbolic link: not followed (it could point anywhere on the machine); "
     "copy the file itself into a collection folder to ingest it"
@@ -277,7 +282,10 @@ class Syncer:
             report.documents.append(result)
         for path, why in left_out:
             source = self.source_of(path)
-            report.documents.append(DocResult(source, doc_id_for(source), Outcome.SKIPPED, error=why))
+            if why in NOT_DOCUMENTS:
+                report.ignored.append({"path": source, "reason": why})
+            else:
+                report.documents.append(DocResult(source, doc_id_for(source), Outcome.SKIPPED, error=why))
         self.progress(len(files), len(files), "done")
         if prune:
             report.documents.extend(self._prune(paths, collection, seen_ids))
