@@ -264,9 +264,10 @@ class AuditLog(SQLiteStore):
             )
         return self._key
 
-    def _append(self, kind: EntryKind, body: dict[str, Any]) -> tuple[int, str]:
-        key = self._require_key()
-        text = canonical(body)
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: serialised within the process (lock) and across processes
+        (BEGIN IMMEDIATE); committed on success, rolled back on any error."""
         with self._lock:
             conn = self.conn
             saved = conn.isolation_level
@@ -274,15 +275,7 @@ class AuditLog(SQLiteStore):
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    last = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                    seq = (last["seq"] + 1) if last else 1
-                    prev = last["hash"] if last else GENESIS
-                    ts = utc_now()
-                    h = entry_hash(key, seq, ts, kind, prev, text)
-                    conn.execute(
-                        "INSERT INTO entries (seq, ts, kind, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                        (seq, ts, kind.value, text, prev, h),
-                    )
+                    yield conn
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -290,7 +283,25 @@ class AuditLog(SQLiteStore):
                     raise
             finally:
                 conn.isolation_level = saved
+
+    @staticmethod
+    def _chain(conn: sqlite3.Connection, key: bytes, kind: EntryKind, text: str) -> tuple[int, str]:
+        """Insert an entry after the last one (inside a `_writing` transaction)."""
+        last = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        seq = (int(last["seq"]) + 1) if last else 1
+        prev = str(last["hash"]) if last else GENESIS
+        ts = utc_now()
+        h = entry_hash(key, seq, ts, kind, prev, text)
+        conn.execute(
+            "INSERT INTO entries (seq, ts, kind, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            (seq, ts, kind.value, text, prev, h),
+        )
         return seq, h
+
+    def _append(self, kind: EntryKind, body: dict[str, Any]) -> tuple[int, str]:
+        key = self._require_key()
+        with self._writing() as conn:
+            return self._chain(conn, key, kind, canonical(body))
 
     def _minimised(self, text: str, language: str | None = None, entities: list[Entity] | None = None) -> str:
         """`text` with its personal data replaced, as the privacy mode says: numbered placeholders, or
@@ -390,48 +401,25 @@ class AuditLog(SQLiteStore):
         remaining chain verifiable. Returns how many entries were deleted."""
         key = self._require_key()
         cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)).isoformat(timespec="seconds")
-        with self._lock:
-            conn = self.conn
-            saved = conn.isolation_level
-            conn.isolation_level = None
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    row = conn.execute(
-                        "SELECT seq, hash FROM entries WHERE ts < ? ORDER BY seq DESC LIMIT 1", (cutoff,)
-                    ).fetchone()
-                    last = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                    if row is None or last is None:
-                        conn.execute("ROLLBACK")
-                        return 0
-                    through, anchor = int(row["seq"]), str(row["hash"])
-                    count = conn.execute(
-                        "SELECT COUNT(*) FROM entries WHERE seq <= ?", (through,)
-                    ).fetchone()[0]
-                    conn.execute("DELETE FROM entries WHERE seq <= ?", (through,))
-                    seq, prev, ts = int(last["seq"]) + 1, str(last["hash"]), utc_now()
-                    body = canonical(
-                        {
-                            "through_seq": through,
-                            "anchor": anchor,
-                            "deleted": int(count),
-                            "cutoff": cutoff,
-                            "retention_days": older_than_days,
-                        }
-                    )
-                    h = entry_hash(key, seq, ts, EntryKind.PURGE, prev, body)
-                    conn.execute(
-                        "INSERT INTO entries (seq, ts, kind, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                        (seq, ts, EntryKind.PURGE.value, body, prev, h),
-                    )
-                    conn.execute("COMMIT")
-                    return int(count)
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            finally:
-                conn.isolation_level = saved
+        with self._writing() as conn:
+            row = conn.execute(
+                "SELECT seq, hash FROM entries WHERE ts < ? ORDER BY seq DESC LIMIT 1", (cutoff,)
+            ).fetchone()
+            if row is None:
+                return 0
+            through, anchor = int(row["seq"]), str(row["hash"])
+            count = int(conn.execute("SELECT COUNT(*) FROM entries WHERE seq <= ?", (through,)).fetchone()[0])
+            body = {
+                "through_seq": through,
+                "anchor": anchor,
+                "deleted": count,
+                "cutoff": cutoff,
+                "retention_days": older_than_days,
+            }
+            # chained after the newest entry before the old ones go (all of them may be older)
+            self._chain(conn, key, EntryKind.PURGE, canonical(body))
+            conn.execute("DELETE FROM entries WHERE seq <= ?", (through,))
+            return count
 
     # ------------------------------------------------------------------ reading
     def _entry(self, seq: int) -> sqlite3.Row | None:
