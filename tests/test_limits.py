@@ -77,10 +77,8 @@ def test_zip_ratio_and_lying_header_are_refused() -> None:
     forged[central + 24 : central + 28] = (1000).to_bytes(4, "little")
     local = forged.find(b"PK\x03\x04")
     forged[local + 22 : local + 26] = (1000).to_bytes(4, "little")
-    started = time.perf_counter()
     with pytest.raises(IngestError, match="DOCX member word/document.xml"):
         check_zip(bytes(forged))
-    assert time.perf_counter() - started < 2
     with pytest.raises(IngestError, match="corrupt DOCX: not a readable ZIP"):
         check_zip(b"PK not a zip at all")
 
