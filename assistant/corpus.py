@@ -46,6 +46,9 @@ class Collection:
 # A collection name becomes a folder name (DATA_DIR/uploads/<name>/) and a document id prefix: a
 # short lowercase name, no separator, no `..`, nothing that could leave the uploads folder.
 COLLECTION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+# Sources of uploaded files start with `uploads/` (ingest.sync): no collection or corpus folder may
+# take that name, or an upload and a corpus text could share a source, and so an id.
+RESERVED_NAMES = frozenset({"uploads"})
 
 
 def check_collection_name(name: str, where: str = "collection name") -> str:
@@ -55,6 +58,8 @@ def check_collection_name(name: str, where: str = "collection name") -> str:
             f"{where} {name!r} is not allowed: use 1 to 40 lowercase letters a-z, digits, '_' or '-', "
             "starting with a letter or digit (no '/', '\\', '..' or spaces)"
         )
+    if name in RESERVED_NAMES:
+        raise ConfigError(f"{where} {name!r} is reserved (uploaded files are named under it): choose another")
     return name
 
 

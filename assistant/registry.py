@@ -5,7 +5,7 @@ the command line; it lives in the library so every side reads it through the sam
 from __future__ import annotations
 
 import hashlib
-import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -29,9 +29,25 @@ class DocumentStatus(StrEnum):
 
 
 def doc_id_for(source: str) -> str:
-    """The document id of a corpus-relative path ("maroc_fr/Loi 09-08.pdf" -> "maroc_fr:Loi_09-08")."""
-    stem = re.sub(r"\.[^.]+$", "", source)
-    return re.sub(r"[^A-Za-z0-9_.\-/]+", "_", stem).replace("/", ":")
+    """The readable id a corpus-relative path asks for: the collection folder and the file name
+    with its extension, in any script ("maroc_fr/Loi 09-08.pdf" -> "maroc_fr:Loi_09-08.pdf",
+    "maroc_ar/قانون.md" -> "maroc_ar:قانون.md"). Letters, digits and combining marks of every
+    script are kept (NFC), `/` becomes `:`, any other run of characters one `_`. Two sources can
+    ask for the same id ("a b.md", "a_b.md"): `Registry.identify` gives the second a suffix."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", source):
+        if ch == "/":
+            out.append(":")
+        elif ch in "_.-" or unicodedata.category(ch)[0] in "LNM":
+            out.append(ch)
+        elif not out or out[-1] != "_":
+            out.append("_")
+    return "".join(out)
+
+
+def _suffixed(doc_id: str, source: str) -> str:
+    """`doc_id` made unique for `source`: a short hash of the path, stable for that path."""
+    return f"{doc_id}~{hashlib.sha256(source.encode()).hexdigest()[:8]}"
 
 
 # Timestamps are UTC with their offset (assistant.dates.utc_now). One exception, left as it is:
@@ -80,6 +96,18 @@ MIGRATIONS = (
             "ALTER TABLE documents ADD COLUMN withdrawn_at TEXT"
         ),
     ),
+    Migration(
+        5,
+        "documents.previous_hash, replaced_by, replaced_at: an explicit replacement by the document's "
+        "owner (`dalil ingest --replace`); indexes on source and path (a document's identity)",
+        sql=(
+            "ALTER TABLE documents ADD COLUMN previous_hash TEXT;"
+            "ALTER TABLE documents ADD COLUMN replaced_by TEXT;"
+            "ALTER TABLE documents ADD COLUMN replaced_at TEXT;"
+            "CREATE INDEX IF NOT EXISTS documents_source ON documents (source);"
+            "CREATE INDEX IF NOT EXISTS documents_path ON documents (path)"
+        ),
+    ),
 )
 
 
@@ -104,6 +132,9 @@ class DocumentRecord:
     flagged_chunks: int = 0  # chunks of the indexed version that hold instructions aimed at a model
     withdrawn_by: str | None = None  # who withdrew it (status withdrawn)
     withdrawn_at: str | None = None  # when (UTC)
+    previous_hash: str | None = None  # content hash of the version an explicit replacement replaced
+    replaced_by: str | None = None  # who replaced it (`dalil ingest --replace`)
+    replaced_at: str | None = None  # when (UTC)
 
     def __post_init__(self) -> None:
         self.status = DocumentStatus(self.status)
@@ -133,6 +164,36 @@ class Registry(SQLiteStore):
     def get(self, doc_id: str) -> DocumentRecord | None:
         row = self.conn.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return DocumentRecord(**dict(row)) if row else None
+
+    def identify(self, source: str, path: str | None = None) -> str:
+        """The id of the document at `source` (corpus-relative, or `uploads/<collection>/...`):
+        the id it already has — found by its source, or by its resolved `path` for a document
+        registered under an older naming — else the id `doc_id_for` gives, suffixed with a hash
+        of the path when another source holds it. Two files never share an id, and an id, once
+        given, stays with its file."""
+        row = self.conn.execute(
+            "SELECT doc_id FROM documents WHERE source = ? ORDER BY created_at, doc_id LIMIT 1", (source,)
+        ).fetchone()
+        if row is None and path:
+            row = self.conn.execute(
+                "SELECT doc_id FROM documents WHERE path = ? ORDER BY created_at, doc_id LIMIT 1", (path,)
+            ).fetchone()
+        if row is not None:
+            return str(row[0])
+        wanted = doc_id_for(source)
+        holder = self.get(wanted)
+        return wanted if holder is None or holder.source == source else _suffixed(wanted, source)
+
+    def ids_for_sources(self, sources: list[str]) -> dict[str, str]:
+        """{source: doc_id} for the registered ones among `sources`."""
+        if not sources:
+            return {}
+        marks = ", ".join("?" for _ in sources)
+        rows = self.conn.execute(
+            f"SELECT source, doc_id FROM documents WHERE source IN ({marks}) ORDER BY created_at DESC",
+            tuple(sources),
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
 
     def by_hash(self, digest: str) -> DocumentRecord | None:
         row = self.conn.execute(
@@ -173,6 +234,9 @@ class Registry(SQLiteStore):
                 "flagged_chunks": 0,
                 "withdrawn_by": None,
                 "withdrawn_at": None,
+                "previous_hash": None,
+                "replaced_by": None,
+                "replaced_at": None,
             }
         else:
             record = existing.as_dict()

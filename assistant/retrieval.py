@@ -323,11 +323,20 @@ class Retriever:
     def _attach_parallels(self, results: list[Result], where: Where) -> None:
         """Name the same article in the parallel text (other language), one scroll for all results."""
         wanted: dict[tuple[str, str], list[Result]] = {}
-        for r in results[: self.tuning.parallel_lookup_results]:
+        head = results[: self.tuning.parallel_lookup_results]
+        parallels = sorted({p for r in head if (p := r.payload.get("parallel"))})
+        if not parallels:
+            return
+        registry = Registry(self.settings.registry_path)
+        try:
+            ids = registry.ids_for_sources(parallels)  # a document's id is the registry's to give
+        finally:
+            registry.close()
+        for r in head:
             parallel = r.payload.get("parallel")
             key = r.payload.get("article_key")
             if parallel and key:
-                wanted.setdefault((doc_id_for(parallel), key), []).append(r)
+                wanted.setdefault((ids.get(parallel) or doc_id_for(parallel), key), []).append(r)
         if not wanted:
             return
         flt = Where(

@@ -209,6 +209,11 @@ def discover(paths: list[Path] | None, corpus_dir: Path) -> list[Path]:
 
 CRASH_AT = "DALIL_TEST_CRASH_AT"
 OPTIMIZE_PENDING = "optimize-pending"
+UPLOADS_PREFIX = "uploads"  # sources of uploaded files: "uploads/<collection>/<file>"
+RESERVED_FOLDER = (
+    f"in a corpus folder named '{UPLOADS_PREFIX}', a name reserved for uploaded files: not ingested; "
+    "rename the folder"
+)
 
 
 def crash_point(stage: str, name: str = "") -> None:
@@ -249,12 +254,22 @@ class Syncer:
 
     # ------------------------------------------------------------------ helpers
     def source_of(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.settings.corpus_dir.resolve()).as_posix()
-        except ValueError:
-            return path.name if not path.parent.name else f"{path.parent.name}/{path.name}"
+        """A file's source: its path relative to the corpus folder ("maroc_fr/Loi 09-08.pdf"), or
+        under `uploads/` for an upload ("uploads/avis/note.pdf"), so that an upload never takes the
+        name, and so the place, of an official text with the same folder and file name."""
+        rel = _under(path, self.settings.corpus_dir)
+        if rel is not None:
+            return rel.as_posix()
+        up = _under(path, self.settings.uploads_dir)
+        if up is not None:
+            return f"{UPLOADS_PREFIX}/{up.as_posix()}"
+        return path.name if not path.parent.name else f"{path.parent.name}/{path.name}"
 
     def meta_for(self, coll: Collection, path: Path) -> DocumentMeta:
+        """The collection definition's metadata (title, law numbers, dates) of a corpus file; an
+        upload with the same file name does not inherit an official text's metadata."""
+        if _under(path, self.settings.corpus_dir) is None:
+            return DocumentMeta()
         return coll.documents.get(path.name) or DocumentMeta()
 
     # ------------------------------------------------------------------ run
@@ -350,10 +365,14 @@ class Syncer:
         self, path: Path, collection: str | None, seen_hashes: dict[str, str], force: bool = False
     ) -> DocResult:
         source = self.source_of(path)
-        doc_id = doc_id_for(source)
         refused = confinement_error(path, [self.settings.corpus_dir, self.settings.uploads_dir])
+        if refused is None and source.split("/", 1)[0] == UPLOADS_PREFIX and (
+            _under(path, self.settings.corpus_dir) is not None
+        ):
+            refused = RESERVED_FOLDER
         if refused:  # never read, never registered: a link or a path leaving the corpus and uploads
-            return DocResult(source, doc_id, Outcome.FAILED, error=refused)
+            return DocResult(source, doc_id_for(source), Outcome.FAILED, error=refused)
+        doc_id = self.registry.identify(source, str(path.resolve()))
         if collection:
             check_collection_name(collection, where="--collection")
             coll = self.collections.get(collection) or Collection(name=collection, folder=collection)
@@ -648,6 +667,69 @@ class Syncer:
             doc_id, status=DocumentStatus.REMOVED, path=str(path), withdrawn_by=None, withdrawn_at=None
         )
         return self.run([path], collection=rec.collection, force=True)
+
+    def replace(self, doc_id: str, new_file: Path, by: str) -> SyncReport:
+        """Replace a registered document's file with `new_file` on its owner's explicit request:
+        the previous file is kept in DATA_DIR/replaced/, the new one takes its place (same path,
+        same id, same collection) and is indexed as the document's next version; the registry
+        records the previous version's hash, who and when. Nothing changes when the new file cannot
+        be indexed (the previous file is put back and stays searchable)."""
+        rec = self.registry.get(doc_id)
+        if rec is None:
+            raise IngestError(f"no document {doc_id!r} in the registry: see `dalil sources`")
+        if rec.status == DocumentStatus.WITHDRAWN:
+            raise IngestError(f"{doc_id} is {withdrawn_notice(rec)}, before replacing it")
+        target = Path(rec.path)
+        refused = confinement_error(target, [self.settings.corpus_dir, self.settings.uploads_dir])
+        if refused:
+            raise IngestError(f"{doc_id}: its registered file {target}: {refused}")
+        new_file = Path(new_file)
+        if not new_file.is_file():
+            raise IngestError(f"{new_file}: not a file; give the new version of {doc_id} as a file path")
+        if new_file.suffix.lower() != target.suffix.lower():
+            raise IngestError(
+                f"{new_file.name} is a {new_file.suffix or 'file without extension'} file and {doc_id} a "
+                f"{target.suffix} one: a replacement must be the same kind of file (convert it first)"
+            )
+        check_size(new_file.stat().st_size, self.limits)
+        raw = new_file.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest == rec.hash and rec.status == DocumentStatus.INDEXED:
+            return self.run([target], collection=rec.collection)  # reported unchanged
+        kept: Path | None = None
+        if target.is_file():
+            kept = (
+                self.replaced_dir
+                / hashlib.sha256(doc_id.encode()).hexdigest()[:16]
+                / (f"{rec.hash or 'unindexed'}{target.suffix}")
+            )
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(target, kept)
+        tmp = target.with_name(f".{target.name}.replacing")
+        try:
+            tmp.write_bytes(raw)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise IngestError(
+                f"cannot write the new version over {target}: {exc.strerror or exc}; "
+                "check the corpus folder's permissions"
+            ) from exc
+        report = self.run([target], collection=rec.collection, force=True)
+        indexed = any(
+            d.doc_id == doc_id and d.status in (Outcome.ADDED, Outcome.UPDATED) for d in report.documents
+        )
+        if not indexed:
+            if kept is not None:  # the previous version stays, on disk as in the index
+                shutil.copy2(kept, target)
+            return report
+        self.registry.upsert(doc_id, previous_hash=rec.hash, replaced_by=by, replaced_at=utc_now())
+        return report
+
+    @property
+    def replaced_dir(self) -> Path:
+        """Where the previous files of explicitly replaced documents are kept (not served)."""
+        return self.settings.data_dir / "replaced"
 
     @property
     def withdrawn_dir(self) -> Path:

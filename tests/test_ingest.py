@@ -41,7 +41,7 @@ def test_every_format_is_parsed_and_chunked_by_article(fresh: Settings) -> None:
     assert docs["constitution_extrait_scan.pdf"].chunks >= 2  # OCR found both articles
     assert count == report.totals["chunks"]
     index = Index(fresh)
-    payloads = list(index.store.scroll(Where(doc_ids=["test_fr:loi_99-01_conges"])))
+    payloads = list(index.store.scroll(Where(doc_ids=["test_fr:loi_99-01_conges.pdf"])))
     index.close()
     arts = {p["article"]: p for p in payloads}
     assert set(arts) == {None, "Article premier", "Article 2", "Article 3", "Article 4", "Article 5"}
@@ -136,7 +136,7 @@ def test_second_run_is_a_noop_and_a_change_reindexes_only_that_file(fresh: Setti
     assert [n for n, s in statuses.items() if s != "unchanged"] == ["faq_etat_civil.md"]
     assert changed.totals["embedded"] == 1
     index = Index(fresh)
-    versions = {p["version"] for p in index.store.scroll(Where(doc_ids=["test_fr:faq_etat_civil"]))}
+    versions = {p["version"] for p in index.store.scroll(Where(doc_ids=["test_fr:faq_etat_civil.md"]))}
     index.close()
     assert versions == {2} and count3 == count
     md.unlink()
@@ -159,12 +159,12 @@ def test_crash_between_write_and_delete_never_loses_the_document(fresh: Settings
     report = Syncer(fresh, index).run([md])
     assert report.documents[0].status == "failed"
     # both versions are present: never missing, never half indexed
-    chunks = list(index.store.scroll(Where(doc_ids=["test_fr:faq_etat_civil"])))
+    chunks = list(index.store.scroll(Where(doc_ids=["test_fr:faq_etat_civil.md"])))
     assert {c["version"] for c in chunks} == {1, 2}
     monkeypatch.setattr(index.store, "delete", real_delete)
     recovered = Syncer(fresh, index).run([md])
     assert recovered.documents[0].status == "updated"
-    chunks = list(index.store.scroll(Where(doc_ids=["test_fr:faq_etat_civil"])))
+    chunks = list(index.store.scroll(Where(doc_ids=["test_fr:faq_etat_civil.md"])))
     index.close()
     assert {c["version"] for c in chunks} == {2}  # the new version, old leftovers reconciled
     assert "réécrit" in chunks[0]["text"]
@@ -216,7 +216,7 @@ def test_cli_json_contract_and_exit_codes(fresh: Settings) -> None:
     rows = json.loads(sources.stdout)
     assert {r["status"] for r in rows} == {"indexed", "failed"}
     removed = subprocess.run(
-        [*dalil, "remove", "test_ar:marsoum_2-99-10_minha"],
+        [*dalil, "remove", "test_ar:marsoum_2-99-10_minha.txt"],
         env=env,
         capture_output=True,
         text=True,

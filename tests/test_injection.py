@@ -230,11 +230,11 @@ Les licences de pilote de drone de loisir sont délivrées par la direction de l
 """
 
 POISONED = {
-    "test_fr:note_12-2026_peche": 1,
-    "test_ar:mudhakkira_5_sayd": 1,
-    "test_en:harbour_notice_3": 1,
-    "avis:kayak": 1,
-    "atelier:consignes_modele": 1,
+    "test_fr:note_12-2026_peche.txt": 1,
+    "test_ar:mudhakkira_5_sayd.txt": 1,
+    "test_en:harbour_notice_3.txt": 1,
+    "avis:kayak.txt": 1,
+    "atelier:consignes_modele.txt": 1,
 }
 
 
@@ -321,9 +321,9 @@ def _assistant(settings: Settings, chat: EchoingChat | None = None):  # type: ig
 
 
 QUESTIONS = [
-    ("Qui délivre le permis de pêche en eau douce ?", "test_fr:note_12-2026_peche", CANARY_FR),
-    ("من يسلم رخصة الصيد في المياه العذبة؟", "test_ar:mudhakkira_5_sayd", CANARY_AR),
-    ("Who issues a sea fishing licence?", "test_en:harbour_notice_3", CANARY_EN),
+    ("Qui délivre le permis de pêche en eau douce ?", "test_fr:note_12-2026_peche.txt", CANARY_FR),
+    ("من يسلم رخصة الصيد في المياه العذبة؟", "test_ar:mudhakkira_5_sayd.txt", CANARY_AR),
+    ("Who issues a sea fishing licence?", "test_en:harbour_notice_3.txt", CANARY_EN),
 ]
 
 
@@ -359,10 +359,10 @@ def test_ingest_flags_poisoned_chunks_and_sources_shows_the_count(poisoned: Sett
     finally:
         index.close()
     by_article = {(p["doc_id"], p["article_key"]): p["injection"] for p in payloads}
-    assert by_article[("test_fr:note_12-2026_peche", "1")] == ["ignore_everything_fr", "answer_only_fr"]
-    assert by_article[("test_fr:note_12-2026_peche", "2")] == []
-    assert "ignore_previous_ar" in by_article[("test_ar:mudhakkira_5_sayd", "1")]
-    assert {"you_are_now_en", "ignore_previous_en"} <= set(by_article[("test_en:harbour_notice_3", "1")])
+    assert by_article[("test_fr:note_12-2026_peche.txt", "1")] == ["ignore_everything_fr", "answer_only_fr"]
+    assert by_article[("test_fr:note_12-2026_peche.txt", "2")] == []
+    assert "ignore_previous_ar" in by_article[("test_ar:mudhakkira_5_sayd.txt", "1")]
+    assert {"you_are_now_en", "ignore_previous_en"} <= set(by_article[("test_en:harbour_notice_3.txt", "1")])
 
 
 @pytest.mark.integration
@@ -416,7 +416,7 @@ def test_every_passage_flagged_means_an_extractive_answer_without_the_model(pois
         answer = assistant.ask("Who issues a river kayaking permit?", mode="llm", collections=["avis"])
     finally:
         assistant.retriever.index.close()
-    assert {r.doc_id for r in answer.retrieved} == {"avis:kayak"}
+    assert {r.doc_id for r in answer.retrieved} == {"avis:kayak.txt"}
     assert answer.mode == "extractive" and not answer.refused, answer.answer
     assert answer.notice and "not sent" in answer.notice
     assert answer.grounding["withheld_sources"] == [r.chunk_id for r in answer.retrieved]

@@ -104,10 +104,14 @@ def test_legacy_registry_is_readable_and_upgraded(legacy: Path) -> None:
         assert reg.by_hash("ab" * 32) == loi
         # the fingerprint the previous release computed: answers already logged keep matching it
         assert reg.index_version() == "6a9c21df2d08-1docs"
-        assert reg.schema_version == latest_version(registry.MIGRATIONS) == 4
+        assert reg.schema_version == latest_version(registry.MIGRATIONS) == 5
         assert loi.flagged_chunks == 0  # migration 3: no chunk of a legacy document counted as flagged
         assert (loi.withdrawn_by, loi.withdrawn_at) == (None, None)  # migration 4: nobody withdrew it
-    assert user_version(path) == 4
+        assert (loi.previous_hash, loi.replaced_by) == (None, None)  # migration 5: never replaced
+        # ids given under the older naming (no extension) stay with their files: the next sync
+        # updates those documents instead of indexing them again under a new id
+        assert reg.identify(loi.source) == "test_fr:loi_99-01_conges"
+    assert user_version(path) == 5
     assert "documents_status" in index_names(path)
 
 

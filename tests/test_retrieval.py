@@ -32,7 +32,7 @@ def test_exact_reference_goes_first(retriever) -> None:  # type: ignore[no-untyp
     assert resp.results[0].article == "Article 5"
     resp = retriever.search("المادة الثانية من المرسوم رقم 2.99.10", k=3)
     assert resp.results[0].article == "المادة الثانية"
-    assert resp.results[0].doc_id == "test_ar:marsoum_2-99-10_minha"
+    assert resp.results[0].doc_id == "test_ar:marsoum_2-99-10_minha.txt"
 
 
 def test_cross_lingual_french_question_finds_arabic_text(retriever) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +46,7 @@ def test_superseded_text_ranks_below_the_text_in_force_and_is_flagged(retriever)
     q = "ما هو مبلغ منحة التنقل الشهرية للموظفين؟"
     today = retriever.search(q, k=6, date="2026-03-01")
     docs = [r.doc_id for r in today.results]
-    new, old = "test_ar:marsoum_2-99-10_minha", "test_ar:marsoum_2-98-10_minha_old"
+    new, old = "test_ar:marsoum_2-99-10_minha.txt", "test_ar:marsoum_2-98-10_minha_old.txt"
     assert docs.index(new) < docs.index(old)
     old_hit = next(r for r in today.results if r.doc_id == old)
     assert old_hit.in_force is False and old_hit.superseded_by == "test_ar/marsoum_2-99-10_minha.txt"

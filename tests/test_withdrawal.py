@@ -23,7 +23,7 @@ from ui.files import FileAccess, authorise
 pytestmark = pytest.mark.integration
 
 UPLOAD = "# Article 1\n\nLe télétravail des agents est autorisé trois jours par semaine au plus.\n"
-DOC = "notes:teletravail"
+DOC = "uploads:notes:teletravail.md"
 
 
 def _reindex_all(syncer: Syncer, settings: Settings) -> list[Outcome]:
@@ -100,7 +100,7 @@ def test_cli_remove_records_who_and_restore_brings_it_back(fresh: Settings) -> N
     env = settings_env(fresh)
     dalil = [sys.executable, "-m", "assistant.cli"]
     folder = str(fresh.corpus_dir / "test_fr")
-    doc = "test_fr:faq_etat_civil"
+    doc = "test_fr:faq_etat_civil.md"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*dalil, *args], env=env, capture_output=True, text=True, timeout=300)
@@ -134,7 +134,7 @@ def test_withdrawals_outlive_a_rebuild(fresh: Settings) -> None:
     try:
         with Syncer(fresh, index) as syncer:
             syncer.run([fresh.corpus_dir / "test_fr"])
-            assert syncer.withdraw("test_fr:faq_etat_civil", by="owner")
+            assert syncer.withdraw("test_fr:faq_etat_civil.md", by="owner")
     finally:
         index.close()
     rebuild(fresh)
@@ -142,7 +142,7 @@ def test_withdrawals_outlive_a_rebuild(fresh: Settings) -> None:
     try:
         with Syncer(fresh, index) as syncer:
             report = syncer.run([fresh.corpus_dir / "test_fr"])
-            (row,) = [d for d in report.documents if d.doc_id == "test_fr:faq_etat_civil"]
+            (row,) = [d for d in report.documents if d.doc_id == "test_fr:faq_etat_civil.md"]
             assert row.status == Outcome.SKIPPED and "withdrawn by owner" in (row.error or "")
     finally:
         index.close()
