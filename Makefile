@@ -19,10 +19,10 @@ $(BIN)/dalil: pyproject.toml
 
 system-packages:
 	@if ! command -v tesseract >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v chromium >/dev/null \
-	    || ! tesseract --list-langs 2>/dev/null | grep -q ara; then \
+	    || ! tesseract --list-langs 2>/dev/null | grep -q ara || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    tesseract-ocr tesseract-ocr-fra tesseract-ocr-ara poppler-utils chromium >/dev/null; \
+	    tesseract-ocr tesseract-ocr-fra tesseract-ocr-ara poppler-utils chromium fonts-dejavu-core >/dev/null; \
 	fi
 
 setup: system-packages $(BIN)/dalil
@@ -31,8 +31,8 @@ ingest: setup
 	$(BIN)/dalil ingest
 
 demo: setup
-	$(BIN)/dalil ingest || [ $$? -eq 2 ]  # exit 2: some files failed, the rest is indexed
-	$(BIN)/dalil ui
+	$(BIN)/dalil corpus fetch --if-missing || [ $$? -eq 2 ]  # no corpus folder: download the texts
+	$(BIN)/dalil demo  # the service, its first ingestion as a job, the app through it; Ctrl-C stops all
 
 ui: setup
 	$(BIN)/dalil ui
@@ -46,7 +46,7 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy assistant ingest eval ui benchmarks
+	$(BIN)/mypy assistant ingest eval ui server benchmarks
 	$(BIN)/lint-imports
 
 bench: setup

@@ -26,6 +26,7 @@ class Citation:
     text: str = ""
     source_url: str | None = None
     version: int | None = None  # the document's version in the registry when it was cited
+    url: str | None = None  # a link opening the cited file at its page, signed for the asker (the service's)
 
     def as_dict(self, full: bool = False) -> dict[str, Any]:
         out = {
@@ -112,10 +113,14 @@ class ResetEvent:
 
 @dataclass(frozen=True)
 class FinalEvent:
-    """Last event: the complete answer, with citations, grounding report and timings."""
+    """Last event: the complete answer, with citations, grounding report and timings; once the
+    answer is recorded, its audit entry (`audit_id`, for feedback) and the index version it was
+    answered from."""
 
     answer: Answer
     kind: Literal["final"] = "final"
+    audit_id: int | None = None
+    index_version: str | None = None
 
 
 AnswerEvent = MetaEvent | TokenEvent | ResetEvent | FinalEvent

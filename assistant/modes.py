@@ -29,6 +29,19 @@ class Audience(StrEnum):
     AGENTS = "agents"  # signed-in public agents: every collection
 
 
+class Role(StrEnum):
+    """What an API key of the service may do (assistant/apikeys.py, server/auth.py)."""
+
+    CITIZEN = "citizen"  # asks and searches public collections only
+    AGENT = "agent"  # a public agent: every collection
+    OWNER = "owner"  # a content owner: every collection, and manages documents
+    EVALUATOR = "evaluator"  # runs evaluations: every collection, changes no document
+
+    @property
+    def audience(self) -> Audience:
+        return Audience.PUBLIC if self is Role.CITIZEN else Audience.AGENTS
+
+
 class GroundingAction(StrEnum):
     """What the grounding check did with an answer."""
 

@@ -210,15 +210,28 @@ class Settings(BaseSettings):
     credentials_file: Path | None = None
     file_server_port: int = 8502  # loopback server that opens source files at a page
 
+    # the HTTP service (`dalil serve`, server/): browser origins allowed to call it (none: CORS
+    # closed), per-key rate limit and request size; defaults and origins in assistant/tuning.py
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_rate_per_s: float = TUNING.api_rate_per_s
+    api_rate_burst: int = TUNING.api_rate_burst
+    api_max_body_bytes: int = TUNING.api_max_body_bytes
+    # a running service (`dalil serve`) the command line goes through when set: its address and
+    # this user's API key (`dalil keys add`); unset: everything runs in this process
+    api_url: str | None = None
+    api_key: SecretStr | None = None  # secret: environment or secrets file only
+
     # traceability (see assistant/keys.py and assistant/audit.py)
     pseudonym_key: SecretStr | None = None  # secret: environment or secrets file only
     secret_key_file: Path | None = None  # default ~/.config/dalil/secret.key, never in DATA_DIR
     audit_retention_days: int | None = None  # entries older than this are purged (None: kept)
+    # agents' stored conversations older than this are purged when the app opens (None: kept)
+    conversation_retention_days: int | None = None
     # how a question's personal data is replaced when it leaves the asker's session (for a remote
     # model): typed numbered placeholders, or keyed pseudonyms (assistant/privacy/pseudonymise.py)
     privacy_mode: PrivacyMode = PrivacyMode.PLACEHOLDERS
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -245,6 +258,9 @@ class Settings(BaseSettings):
             "max_unzipped_bytes": self.max_unzipped_bytes,
             "max_zip_ratio": self.max_zip_ratio,
             "max_ocr_pages": self.max_ocr_pages,
+            "api_rate_per_s": self.api_rate_per_s,
+            "api_rate_burst": self.api_rate_burst,
+            "api_max_body_bytes": self.api_max_body_bytes,
         }
         if self.refusal_threshold is not None and self.refusal_threshold >= 0:
             overrides["min_similarity"] = dict.fromkeys(TUNING.min_similarity, self.refusal_threshold) | {
@@ -262,6 +278,22 @@ class Settings(BaseSettings):
     def users_path(self) -> Path:
         """The agent accounts (`dalil users add`), a SQLite store private to its owner."""
         return self.data_dir / "users.sqlite"
+
+    @property
+    def apikeys_path(self) -> Path:
+        """The HTTP service's API keys (`dalil keys add`), hashed, private to its owner."""
+        return self.data_dir / "apikeys.sqlite"
+
+    @property
+    def jobs_path(self) -> Path:
+        """The service's ingestion jobs and their history (server/jobs.py)."""
+        return self.data_dir / "jobs.sqlite"
+
+    @property
+    def metadata_path(self) -> Path:
+        """Document metadata edited by content owners (title, in-force dates...), kept in the data
+        directory over the collection definitions (assistant/corpus.py `load_metadata_edits`)."""
+        return self.data_dir / "metadata.yaml"
 
     @property
     def uploads_dir(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,9 +15,12 @@ from assistant.cli.output import err, fail, print_json
 from assistant.cli.plugins import after_ingest_hook
 from assistant.corpus import check_collection_name
 from assistant.errors import DalilError
+from assistant.http_client import HttpClient
 from assistant.index import Index
 from assistant.registry import Registry
 from assistant.settings import get_settings
+from ingest.corpus_cli import corpus_app
+from ingest.fetch import require_corpus
 from ingest.sync import Syncer
 from ingest.sync import rebuild as do_rebuild
 
@@ -26,6 +30,7 @@ def register(app: typer.Typer) -> None:
     app.command()(sources)
     app.command()(remove)
     app.command()(restore)
+    app.add_typer(corpus_app, name="corpus")
 
 
 def ingest(
@@ -39,18 +44,61 @@ def ingest(
     eval_dataset: Annotated[
         Path | None, typer.Option("--eval", help="Evaluate on this dataset afterwards")
     ] = None,
+    replace: Annotated[
+        str | None,
+        typer.Option(
+            "--replace",
+            metavar="DOC_ID",
+            help="Replace this document's file with the one file given (an explicit update by its "
+            "owner, recorded with the previous version's hash)",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="With --replace: who replaces it (default: the OS user)")
+    ] = None,
 ) -> None:
     """Parse, chunk, embed and index documents; only what changed is processed again."""
     settings = get_settings()
+    if settings.api_url:  # a running service owns the index: the ingestion is one of its jobs
+        if rebuild or replace is not None or eval_dataset is not None:
+            fail(
+                DalilError(
+                    "--rebuild, --replace and --eval run in the process that owns the index: unset "
+                    "DALIL_API_URL and stop the service first, or use the service's document API"
+                ),
+                as_json=as_json,
+            )
+        try:
+            with _progress(as_json) as progress, contextlib.closing(HttpClient(settings)) as client:
+                summary = client.ingest(paths, collection=collection, prune=prune, progress=progress)
+        except DalilError as exc:
+            fail(exc, as_json=as_json)
+        if as_json:
+            print_json(summary)
+        else:
+            _print_ingest(summary)
+        if summary.get("totals", {}).get("failed"):
+            raise typer.Exit(2)
+        return
     settings.ensure_dirs()
     try:
         if collection is not None:  # it names a folder: checked before anything is opened
             check_collection_name(collection, where="--collection")
+        if replace is not None and (len(paths or []) != 1 or rebuild or prune or collection):
+            raise DalilError(
+                "--replace DOC_ID takes exactly one file (the new version), without --rebuild, "
+                "--prune or --collection: dalil ingest --replace DOC_ID NEW_FILE"
+            )
+        if not paths:
+            require_corpus(settings.corpus_dir)  # before the index and its encoder are opened
         if rebuild:
             do_rebuild(settings)
         index = Index(settings)
         with _progress(as_json) as progress, Syncer(settings, index, progress=progress) as syncer:
-            report = syncer.run(paths, collection=collection, prune=prune)
+            if replace is not None and paths:
+                report = syncer.replace(replace, paths[0], by=by or _os_user())
+            else:
+                report = syncer.run(paths, collection=collection, prune=prune)
     except DalilError as exc:
         fail(exc, as_json=as_json)
         return
@@ -128,8 +176,15 @@ def _print_ingest(summary: dict[str, Any]) -> None:
 def sources(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the document registry."""
     settings = get_settings()
-    with Registry(settings.registry_path) as registry:
-        rows = [r.as_dict() for r in registry.all()]
+    if settings.api_url:  # the service's registry, as far as the key may see
+        try:
+            with contextlib.closing(HttpClient(settings)) as client:
+                rows = client.documents()
+        except DalilError as exc:
+            fail(exc, as_json=as_json)
+    else:
+        with Registry(settings.registry_path) as registry:
+            rows = [r.as_dict() for r in registry.all()]
     if as_json:
         print_json(rows)
         return
@@ -156,6 +211,14 @@ def remove(
 ) -> None:
     """Withdraw one document: out of the index, and never re-indexed until `dalil restore DOC_ID`."""
     settings = get_settings()
+    if settings.api_url:  # a job of the service, recorded under the key's name
+        try:
+            with contextlib.closing(HttpClient(settings)) as client:
+                client.withdraw(doc_id)
+        except DalilError as exc:
+            fail(exc)
+        Console().print(f"removed {doc_id}")
+        return
     try:
         index = Index(settings)
         with Syncer(settings, index) as syncer:
@@ -173,6 +236,20 @@ def restore(
 ) -> None:
     """Bring back a withdrawn document: its file returns and it is indexed again."""
     settings = get_settings()
+    if settings.api_url:  # a job of the service
+        try:
+            with contextlib.closing(HttpClient(settings)) as client:
+                summary = client.restore(doc_id)
+        except DalilError as exc:
+            fail(exc, as_json=as_json)
+        if as_json:
+            print_json(summary)
+        else:
+            _print_ingest(summary)
+            Console().print(f"restored {doc_id}")
+        if summary.get("totals", {}).get("failed"):
+            raise typer.Exit(2)
+        return
     try:
         index = Index(settings)
         with Syncer(settings, index) as syncer:

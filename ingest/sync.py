@@ -31,6 +31,7 @@ from assistant.corpus import (
     check_collection_name,
     collection_for,
     load_collections,
+    load_metadata_edits,
     title_from_filename,
 )
 from assistant.dates import FAR_FUTURE, optional_date_int, utc_now
@@ -45,6 +46,7 @@ from assistant.settings import Settings
 from assistant.sqlite_store import move_aside
 from assistant.store import ChunkPoint, Where
 from ingest.chunking import Chunk, chunk_document
+from ingest.fetch import require_corpus
 from ingest.parsing import EMPTY_FILE, check_size, guess_language, parse_file
 
 log = logging.getLogger(__name__)
@@ -202,6 +204,28 @@ def discover_all(paths: list[Path] | None, corpus_dir: Path) -> tuple[list[Path]
     return found, skipped
 
 
+QUICK_SUFFIXES = {".txt": 0, ".md": 0, ".html": 0, ".htm": 0, ".docx": 1}  # others (PDF, OCR) last
+
+
+def processing_order(files: list[Path], quick_first: bool) -> list[tuple[int, Path]]:
+    """(position in `files`, file) in the order to process them: as discovered, or with
+    `quick_first` text files first, then office files, then the rest (PDFs), each by size (files of
+    the same kind and size, such as duplicates, keep their discovery order)."""
+    numbered = list(enumerate(files))
+    if not quick_first:
+        return numbered
+
+    def cost(item: tuple[int, Path]) -> tuple[int, int]:
+        path = item[1]
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        return QUICK_SUFFIXES.get(path.suffix.lower(), 2), size
+
+    return sorted(numbered, key=cost)
+
+
 def discover(paths: list[Path] | None, corpus_dir: Path) -> list[Path]:
     """The files to ingest (see discover_all for what is left out)."""
     return discover_all(paths, corpus_dir)[0]
@@ -232,14 +256,25 @@ def crash_point(stage: str, name: str = "") -> None:
 
 
 class Syncer:
-    def __init__(self, settings: Settings, index: Index, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        progress: Progress | None = None,
+        on_result: Callable[[DocResult], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.limits = settings.tuning  # what one file may cost (docs/integrity.md)
         self.index = index
         self.registry = Registry(settings.registry_path)
         self.cache = EmbeddingCache(settings.embed_cache or settings.data_dir / "embedding-cache.sqlite")
         self.collections = load_collections(settings.definitions_dir)
+        # content owners' metadata edits (the service's PATCH /v1/documents/{id}), by document id,
+        # kept in the data directory: they take precedence over the collection definitions
+        self.edits = load_metadata_edits(settings.metadata_path)
         self.progress = progress or (lambda done, total, msg: None)
+        # called with each file's result as soon as it is known (a service job's per-file status)
+        self.on_result = on_result or (lambda result: None)
 
     def close(self) -> None:
         """Close the registry and the embedding cache (the index belongs to the caller)."""
@@ -279,22 +314,32 @@ class Syncer:
         collection: str | None = None,
         prune: bool = False,
         force: bool = False,
+        quick_first: bool = False,
     ) -> SyncReport:
+        """Synchronise `paths` (default: the corpus). `quick_first`: process text files before
+        office files and PDFs, the smallest first, so that a first ingestion makes documents
+        answerable within seconds (the service's jobs); the report lists them in discovery order
+        either way."""
         started = time.perf_counter()
         if collection:
             check_collection_name(collection, where="--collection")  # before anything is written
+        if not paths:  # the whole corpus: a missing folder is one message, not a failed document "."
+            require_corpus(self.settings.corpus_dir)
         report = SyncReport()
         report.orphans_removed = self.remove_orphans()
         files, left_out = discover_all(paths, self.settings.corpus_dir)
         seen_hashes: dict[str, str] = {}
         seen_ids: set[str] = set()
-        for i, path in enumerate(files):
+        done: list[tuple[int, DocResult]] = []
+        for i, (position, path) in enumerate(processing_order(files, quick_first)):
             self.progress(i, len(files), path.name)
             t0 = time.perf_counter()
             result = self._sync_one(path, collection, seen_hashes, force)
             result.seconds = time.perf_counter() - t0
             seen_ids.add(result.doc_id)
-            report.documents.append(result)
+            done.append((position, result))
+            self.on_result(result)
+        report.documents.extend(result for _, result in sorted(done, key=lambda pair: pair[0]))
         for path, why in left_out:
             source = self.source_of(path)
             if why in NOT_DOCUMENTS:
@@ -416,7 +461,7 @@ class Syncer:
                 result.error = f"duplicate: same content as {twin}; not indexed twice"
                 return result
             seen_hashes[digest] = doc_id
-            meta = self.meta_for(coll, path)
+            meta = self.edits.get(doc_id) or self.meta_for(coll, path)
             language_hint = meta.language or coll.language
             parsed = parse_file(
                 path,

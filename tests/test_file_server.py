@@ -277,7 +277,7 @@ def test_app_links_carry_the_session_audience_and_the_page(
     base = f"http://127.0.0.1:{server[1]}"
     monkeypatch.setattr(state, "_files", lambda: (base, corpus.access))
     monkeypatch.setattr(state.st, "session_state", {"audience": Audience.AGENTS})
-    agent_link = state.file_link("internes/circulaire.txt", 3)
+    agent_link = state.file_link("internes:circulaire", 3)
     assert (
         agent_link
         and agent_link.startswith(base + "/internes%3Acirculaire?")
@@ -287,9 +287,9 @@ def test_app_links_carry_the_session_audience_and_the_page(
     assert parts.fragment == "page=3"
     assert get(server, f"{parts.path}?{parts.query}")[:2] == (200, CIRCULAR)
     monkeypatch.setattr(state.st, "session_state", {"audience": Audience.PUBLIC})
-    citizen_link = state.file_link("internes/circulaire.txt", None)
+    citizen_link = state.file_link("internes:circulaire", None)
     assert citizen_link and "#" not in citizen_link
     parts = urlsplit(citizen_link)
     assert get(server, f"{parts.path}?{parts.query}")[0] == 403
-    public = urlsplit(state.file_link("pub/loi 99-01.pdf", 1) or "")
+    public = urlsplit(state.file_link("pub:loi_99-01", 1) or "")
     assert get(server, f"{public.path}?{public.query}")[:2] == (200, PDF)

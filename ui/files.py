@@ -16,105 +16,19 @@ No Streamlit here, so every rule is unit-tested (tests/test_file_server.py):
 
 from __future__ import annotations
 
-import hmac
 import http.server
 import mimetypes
 import time
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from urllib.parse import parse_qs, quote, unquote, urlencode
+from pathlib import Path
+from urllib.parse import unquote
 
-from assistant.corpus import load_collections
-from assistant.keys import derive, mac, secret_key
+from assistant.files import PURPOSE, FileAccess
 from assistant.modes import Audience
-from assistant.registry import DocumentRecord, DocumentStatus, Registry
-from assistant.settings import Settings
 
-PURPOSE = "file-links"
+__all__ = ["PURPOSE", "FileAccess", "authorise", "host_allowed", "make_server"]
+
 # uploaded HTML (or SVG) must not run script in this server's origin
 _SANDBOXED = {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml"}
-
-
-@dataclass(frozen=True)
-class FileAccess:
-    """What the server needs to decide: where the registry and the folders are, and the link key."""
-
-    registry_path: Path
-    definitions_dir: Path
-    roots: tuple[Path, ...]  # the corpus and uploads folders
-    key: bytes
-    ttl_s: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FileAccess:
-        return cls(
-            registry_path=settings.registry_path,
-            definitions_dir=settings.definitions_dir,
-            roots=(settings.corpus_dir, settings.uploads_dir),
-            key=derive(secret_key(settings), PURPOSE),
-            ttl_s=settings.tuning.file_link_ttl_s,
-        )
-
-    # -- links -------------------------------------------------------------
-    def _mac(self, doc_id: str, audience: str, expiry: int) -> str:
-        return mac(self.key, f"{doc_id}\n{audience}\n{expiry}")
-
-    def link(self, doc_id: str, audience: Audience | str, now: float | None = None) -> str:
-        """The path and query of a signed link to a document for this audience (no host)."""
-        aud = Audience(audience).value
-        expiry = int(now if now is not None else time.time()) + self.ttl_s
-        query = urlencode({"a": aud, "e": expiry, "t": self._mac(doc_id, aud, expiry)})
-        return f"/{quote(doc_id, safe='')}?{query}"
-
-    def token_audience(self, doc_id: str, query: str, now: float) -> str | None:
-        """The audience a link's token was signed for, or None (missing, tampered or expired)."""
-        params = parse_qs(query, keep_blank_values=True)
-        try:
-            aud, expiry_s, token = params["a"][0], params["e"][0], params["t"][0]
-            expiry = int(expiry_s)
-        except (KeyError, IndexError, ValueError):
-            return None
-        if not hmac.compare_digest(token.encode(), self._mac(doc_id, aud, expiry).encode()):
-            return None
-        return aud if expiry > now else None
-
-    # -- documents ---------------------------------------------------------
-    def record(self, doc_id: str) -> DocumentRecord | None:
-        if not self.registry_path.exists():
-            return None
-        registry = Registry(self.registry_path)
-        try:
-            rec = registry.get(doc_id)
-        finally:
-            registry.close()
-        return rec if rec is not None and rec.status == DocumentStatus.INDEXED else None
-
-    def audience_of(self, rec: DocumentRecord) -> Audience:
-        collection = load_collections(self.definitions_dir).get(rec.collection)
-        return collection.audience if collection is not None else Audience.PUBLIC
-
-    def file_of(self, rec: DocumentRecord) -> Path | None:
-        """The registered file, when it lies under the corpus or uploads folder (the folder itself
-        may be a link), its source path names it there, and no part of that path is a symlink."""
-        rel = PurePosixPath(rec.source)
-        if (
-            not rec.source
-            or rel.is_absolute()
-            or not rel.parts
-            or any(p in ("", ".", "..") for p in rel.parts)
-        ):
-            return None
-        recorded = Path(rec.path)
-        for root in self.roots:
-            base = root.resolve()
-            current = base
-            for part in rel.parts:
-                current = current / part
-                if current.is_symlink():
-                    return None
-            if current.is_file() and (recorded == current or recorded.resolve() == current):
-                return current
-        return None
 
 
 def host_allowed(host: str | None, port: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from assistant.api_shapes import answer_shape, search_shape
 from assistant.audit import AuditLog, export
 from assistant.cli.output import err, error_object, fail, print_json, read_items
 from assistant.dates import parse_date
@@ -51,6 +53,19 @@ def search(
 
     settings = get_settings()
     items = read_items(queries, query, "query", settings.tuning.max_query_chars, as_json)
+    if settings.api_url:  # a running service owns the index: ask it
+        where = {
+            "k": k,
+            "date": date,
+            "collections": collection,
+            "languages": language,
+            "audience": audience,
+            "exclude_superseded": exclude_superseded,
+        }
+        _through_service(
+            items, lambda c, q, qid: c.search(q, id=qid, **where), queries, as_json, _print_results
+        )
+        return
     try:
         retriever = Retriever(Index(settings))
     except DalilError as exc:
@@ -71,15 +86,7 @@ def search(
                 audience=audience,
                 exclude_superseded=exclude_superseded,
             )
-            out = {
-                "id": qid,
-                "query": q,
-                "language": resp.language,
-                "date": resp.date,
-                "reason": resp.reason,
-                "results": [r.as_dict() for r in resp.results],
-                "timings_ms": resp.timings_ms,
-            }
+            out = search_shape(resp, q, qid)
         except (QueryError, InputError) as exc:
             if not as_json and queries is None:
                 retriever.index.close()
@@ -121,7 +128,11 @@ def ask(
     ] = None,
     audience: Annotated[str, typer.Option(help="public or agents")] = "agents",
     queries: Annotated[
-        Path | None, typer.Option(help="JSONL of {id, question}: many questions in one process")
+        Path | None,
+        typer.Option(
+            help="JSONL of {id, question, history?}: many questions in one process; 'history' (earlier "
+            "turns as {role, content}) asks a line as a follow-up"
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -130,7 +141,26 @@ def ask(
     from assistant.service import Dalil
 
     settings = get_settings()
-    items = read_items(queries, question, "question", settings.tuning.max_query_chars, as_json)
+    items = read_items(
+        queries, question, "question", settings.tuning.max_query_chars, as_json, with_history=True
+    )
+    if settings.api_url:  # a running service owns the index and the model: ask it
+
+        def ask_one(client: Any, q: str, qid: str | None, history: list[dict[str, str]]) -> dict[str, Any]:
+            return dict(
+                client.ask(
+                    q,
+                    id=qid,
+                    mode=mode,
+                    date=date,
+                    collections=collection,
+                    audience=audience,
+                    history=history,
+                )
+            )
+
+        _through_service(items, ask_one, queries, as_json, _print_answer, history=True)
+        return
     try:
         dalil = Dalil.open(settings)
     except DalilError as exc:
@@ -144,11 +174,23 @@ def ask(
             if item.error is not None:
                 raise item.error
             if as_json:
-                ans = dalil.assistant.ask(q, mode=mode, date=date, collections=collection, audience=audience)
+                ans = dalil.assistant.ask(
+                    q,
+                    mode=mode,
+                    date=date,
+                    collections=collection,
+                    audience=audience,
+                    history=item.history or None,
+                )
             else:
                 ans = None
                 for event in dalil.assistant.ask_stream(
-                    q, mode=mode, date=date, collections=collection, audience=audience
+                    q,
+                    mode=mode,
+                    date=date,
+                    collections=collection,
+                    audience=audience,
+                    history=item.history or None,
                 ):
                     match event:
                         case MetaEvent():
@@ -181,7 +223,7 @@ def ask(
         ans.id = qid
         dalil.log(ans, audience=audience)
         if as_json:
-            print_json(ans.as_dict())
+            print_json(answer_shape(ans))
         else:
             if ans.notice:
                 con.print(f"[yellow]{ans.notice}[/]")
@@ -191,6 +233,67 @@ def ask(
     dalil.close()
     if failed == len(items):  # a batch fails only when no line could be answered
         raise typer.Exit(1)
+
+
+def _through_service(
+    items: list[Any],
+    call: Any,
+    queries: Path | None,
+    as_json: bool,
+    show: Any,
+    history: bool = False,
+) -> None:
+    """Run each item through the service (DALIL_API_URL) with the same output and exit codes as
+    in-process: a bad line fails alone, a batch fails only when no line could be run."""
+    from assistant.errors import QueryError
+    from assistant.http_client import HttpClient
+
+    try:
+        client = HttpClient(get_settings())
+    except DalilError as exc:
+        fail(exc, as_json=as_json)
+    what = "question" if history else "query"
+    failed = 0
+    with contextlib.closing(client):
+        for item in items:
+            try:
+                if item.error is not None:
+                    raise item.error
+                args = (item.history or None,) if history else ()
+                out = call(client, item.text, item.id, *args)
+            except (QueryError, InputError) as exc:
+                failed += 1
+                if queries is None:  # the one question: its error is the command's
+                    if as_json:
+                        print_json(error_object(exc, id=item.id, **{what: item.text}))
+                    fail(exc)
+                out = error_object(exc, id=item.id, **{what: item.text}) | (
+                    {} if history else {"results": []}
+                )
+                if not as_json:
+                    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+                    continue
+            except DalilError as exc:  # the service cannot be reached or refused the key
+                fail(exc, as_json=as_json)
+            if as_json:
+                print_json(out)
+            else:
+                show(out)
+    if failed == len(items):
+        raise typer.Exit(1)
+
+
+def _print_answer(out: dict[str, Any]) -> None:
+    """An answer received whole from the service, printed as a streamed one ends."""
+    con = Console()
+    sys.stdout.write(out["answer"] + "\n")
+    if out.get("notice"):
+        con.print(f"[yellow]{out['notice']}[/]")
+    for c in out["citations"]:
+        con.print(
+            f"[bold][{c['n']}][/] {c['title']} — {c['article'] or ''} · p.{c['page']} · [dim]{c['source']}[/]"
+        )
+    con.print(f"[dim]mode={out['mode']} model={out['model']} {out['timings_ms']}[/]")
 
 
 audit_app = typer.Typer(
@@ -209,8 +312,18 @@ def audit(
     """The trace of the latest answers (pseudonymised questions, sources, model, index version)."""
     if ctx.invoked_subcommand is not None:
         return
-    with _audit_log() as log:
-        rows = log.answers(limit)
+    settings = get_settings()
+    if settings.api_url:  # the service's trail (owner and evaluator keys)
+        from assistant.http_client import HttpClient
+
+        try:
+            with contextlib.closing(HttpClient(settings)) as client:
+                rows = client.audit(limit)
+        except DalilError as exc:
+            fail(exc, as_json=as_json)
+    else:
+        with _audit_log() as log:
+            rows = log.answers(limit)
     if as_json:
         print_json(rows)
         return

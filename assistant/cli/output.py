@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -41,11 +41,33 @@ def fail(exc: Exception, code: int = 1, as_json: bool = False) -> NoReturn:
 @dataclass
 class Item:
     """One question of a command: its id (None for a question given on the command line), its text
-    (printable), and the error that keeps it from being answered, if any."""
+    (printable), the error that keeps it from being answered, if any, and the conversation it is
+    asked in (earlier turns as {role: user|assistant, content}; empty for a question on its own)."""
 
     id: str | None
     text: str
     error: InputError | None = None
+    history: list[dict[str, str]] = field(default_factory=list)
+
+
+def check_history(value: object, where: str = "") -> tuple[list[dict[str, str]], InputError | None]:
+    """The earlier turns of a --queries line ('history'), or why they cannot be used."""
+    if value is None:
+        return [], None
+    if not isinstance(value, list) or not all(
+        isinstance(turn, dict)
+        and turn.get("role") in ("user", "assistant")
+        and isinstance(turn.get("content"), str)
+        for turn in value
+    ):
+        return [], InputError(
+            f"{where}'history' must be a list of earlier turns like "
+            '{"role": "user", "content": "..."} (role user or assistant)'
+        )
+    turns = [{"role": turn["role"], "content": turn["content"]} for turn in value]
+    if any(has_surrogate(turn["content"]) for turn in turns):
+        return [], InputError(f"{where}'history' holds a lone surrogate, which is not text: fix the escapes")
+    return turns, None
 
 
 def check_question(text: str, max_chars: int, where: str = "") -> InputError | None:
@@ -64,9 +86,15 @@ def check_question(text: str, max_chars: int, where: str = "") -> InputError | N
 
 
 def read_items(
-    queries: Path | None, single: str | None, what: str, max_chars: int, as_json: bool = False
+    queries: Path | None,
+    single: str | None,
+    what: str,
+    max_chars: int,
+    as_json: bool = False,
+    with_history: bool = False,
 ) -> list[Item]:
-    """The questions of a JSONL file of {id, question}, or the one question given.
+    """The questions of a JSONL file of {id, question}, or the one question given. With
+    `with_history`, a line may also carry `history` (its earlier turns, checked by check_history).
 
     A missing, unreadable or binary file fails the command (exit 1); a bad line (not UTF-8, not
     JSON, no question, a lone surrogate, too long) is an Item with its error, the others are asked.
@@ -105,5 +133,8 @@ def read_items(
         raw_id = str(obj.get("id", n))
         qid = raw_id if not has_surrogate(raw_id) else str(n)
         question = obj["question"]
-        items.append(Item(qid, printable(question), check_question(question, max_chars, where)))
+        history, bad_history = check_history(obj.get("history"), where) if with_history else ([], None)
+        items.append(
+            Item(qid, printable(question), check_question(question, max_chars, where) or bad_history, history)
+        )
     return items
