@@ -27,6 +27,9 @@ class DocumentMeta:
     parallel: str | None = None
     source_url: str | None = None
     language: str | None = None
+    # where `dalil corpus fetch` downloads the file, and the SHA-256 it must have (ingest/fetch.py)
+    url: str | None = None
+    sha256: str | None = None
 
 
 @dataclass
@@ -84,6 +87,8 @@ def _doc_meta(raw: dict[str, Any]) -> DocumentMeta:
         parallel=raw.get("parallel"),
         source_url=raw.get("source_url"),
         language=raw.get("language"),
+        url=raw.get("url"),
+        sha256=(str(raw["sha256"]).lower() if raw.get("sha256") else None),
     )
 
 
@@ -127,17 +132,48 @@ def save_document_meta(collection: Collection, filename: str, meta: DocumentMeta
         raise ConfigError(f"Collection {collection.name} has no definition file to update.")
     raw = yaml.safe_load(collection.definition_path.read_text(encoding="utf-8")) or {}
     docs = raw.setdefault("documents", {}) or {}
-    entry = {
-        k: (v.isoformat() if isinstance(v, dt.date) else v)
-        for k, v in meta.__dict__.items()
-        if v not in (None, [], "")
-    }
-    docs[filename] = entry
+    docs[filename] = meta_entry(meta)
     raw["documents"] = docs
     collection.definition_path.write_text(
         yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     collection.documents[filename] = meta
+
+
+def meta_entry(meta: DocumentMeta) -> dict[str, Any]:
+    """One document's metadata as written in YAML: the fields that are set, dates in ISO form."""
+    return {
+        k: (v.isoformat() if isinstance(v, dt.date) else v)
+        for k, v in meta.__dict__.items()
+        if v not in (None, [], "")
+    }
+
+
+def load_metadata_edits(path: Path) -> dict[str, DocumentMeta]:
+    """Content owners' metadata edits kept in the data directory (`Settings.metadata_path`), by
+    document id. They take precedence over the collection definitions, which belong to the
+    deployment's repository and are never written by the service."""
+    if not path.exists():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{path}: invalid YAML ({exc}). Fix or delete the file (the metadata edits it holds "
+            "are then lost; the collection definitions apply again)."
+        ) from exc
+    return {str(doc_id): _doc_meta(entry or {}) for doc_id, entry in raw.items()}
+
+
+def save_metadata_edit(path: Path, doc_id: str, meta: DocumentMeta) -> None:
+    """Record one document's edited metadata in the data directory (the file replaced atomically)."""
+    raw: dict[str, Any] = {}
+    if path.exists():
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw[doc_id] = meta_entry(meta)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
 
 
 def title_from_filename(path: Path) -> str:
