@@ -25,15 +25,40 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
 
 from assistant.dates import utc_now
 from assistant.errors import ConfigError
+from assistant.modes import Role
 from assistant.sqlite_store import Migration, SQLiteStore
 
 ITERATIONS = 200_000
+
+
+# What a signed-in account may do in the app (`assistant.modes.Role`, the vocabulary API keys use
+# too). Every account is an agent (the chat with the agents-only collections); evaluators also open
+# the Quality page, owners the Documents page (uploads, collections, metadata). An account is
+# never a citizen: citizens need none.
+ACCOUNT_ROLES = (Role.AGENT, Role.EVALUATOR, Role.OWNER)
+
+
+def parse_roles(text: str | Iterable[str] | None) -> frozenset[Role]:
+    """Roles from a stored `agent,owner` text or a list of names; every account is an agent."""
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else list(text or [])) if n.strip()]
+    unknown = [n for n in names if n not in {r.value for r in ACCOUNT_ROLES}]
+    if unknown:
+        known = ", ".join(r.value for r in ACCOUNT_ROLES)
+        raise ConfigError(f"unknown role in {unknown!r}: an account's roles are {known}")
+    return frozenset({Role.AGENT, *(Role(n) for n in names)})
+
+
+def roles_text(roles: Iterable[Role]) -> str:
+    return ",".join(sorted(r.value for r in {Role.AGENT, *roles}))
+
+
 USERS_DB_NAME = "users.sqlite"
 CREDENTIALS_YAML_NAME = "credentials.yaml"
 
@@ -110,6 +135,14 @@ def migrations(import_from: Path | None) -> tuple[Migration, ...]:
             "import the accounts of the credentials YAML file (releases before users.sqlite)",
             run=functools.partial(_import_yaml, import_from),
         ),
+        Migration(
+            3,
+            "a roles column (agent, evaluator, owner); accounts made before roles keep every page",
+            sql="""
+            ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT 'agent';
+            UPDATE users SET roles = 'agent,evaluator,owner';
+            """,
+        ),
     )
 
 
@@ -143,6 +176,14 @@ class UserStore(SQLiteStore):
             " updated_at = excluded.updated_at",
             (name, password_hash, now, now),
         )
+        self.conn.commit()
+
+    def roles(self, name: str) -> frozenset[Role]:
+        row = self.conn.execute("SELECT roles FROM users WHERE name = ?", (name,)).fetchone()
+        return parse_roles(str(row["roles"])) if row else frozenset()
+
+    def set_roles(self, name: str, roles: Iterable[Role]) -> None:
+        self.conn.execute("UPDATE users SET roles = ? WHERE name = ?", (roles_text(roles), name))
         self.conn.commit()
 
     def imports(self) -> list[dict[str, object]]:
@@ -180,10 +221,19 @@ def load_users(path: Path) -> dict[str, str]:
         return store.all()
 
 
-def add_user(path: Path, user: str, password: str) -> None:
-    """Add an account, or reset its password."""
+def add_user(path: Path, user: str, password: str, roles: Iterable[Role] | None = None) -> None:
+    """Add an account, or reset its password; `roles` (when given) replaces the account's roles
+    (a new account without them is an agent only)."""
     with open_users(path) as store:
         store.set(user, hash_password(password))
+        if roles is not None:
+            store.set_roles(user, roles)
+
+
+def user_roles(path: Path, user: str) -> frozenset[Role]:
+    """The account's roles (empty: no such account)."""
+    with open_users(path) as store:
+        return store.roles(user)
 
 
 def check(path: Path, user: str, password: str) -> bool:

@@ -147,7 +147,14 @@ def test_damaged_history(data: tuple[Path, dict[str, str]]) -> None:
 def test_damaged_users(data: tuple[Path, dict[str, str]]) -> None:
     root, env = data
     overwrite_middle(root / "users.sqlite")
-    out = _cli(env, "users", "add", "other", "--password", "password-456")
+    out = subprocess.run(  # the password on standard input, never on the command line
+        [sys.executable, "-m", "assistant.cli", "users", "add", "other"],
+        env=env,
+        input="password-456\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert_clear_failure(out, root / "users.sqlite", "dalil users add")
 
 

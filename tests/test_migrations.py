@@ -19,6 +19,7 @@ from assistant.audit import AuditLog
 from assistant.embeddings import cache
 from assistant.embeddings.cache import EmbeddingCache
 from assistant.errors import ConfigError
+from assistant.modes import Role
 from assistant.registry import DocumentStatus, Registry
 from assistant.settings import Settings, get_settings
 from assistant.sqlite_store import Migration, latest_version, open_database, sql_statements
@@ -317,7 +318,10 @@ def test_yaml_accounts_are_imported_once_and_the_yaml_is_left_untouched(
     assert path.read_bytes() == text  # never written again
 
     with credentials.UserStore(settings.users_path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == 3
+        # accounts made before roles keep every page; an account added since is an agent only
+        assert store.roles("clerk") == set(credentials.ACCOUNT_ROLES)
+        assert store.roles("third") == {Role.AGENT}
         (record,) = store.imports()
         assert record["source"] == str(path.resolve())
         assert record["sha256"] == hashlib.sha256(text).hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -50,6 +51,19 @@ def _app():  # type: ignore[no-untyped-def]
     return AppTest.from_file(APP, default_timeout=120)
 
 
+def _add_owner(path: Path, *roles: str) -> None:
+    from assistant.credentials import add_user
+    from assistant.modes import Role
+
+    add_user(path, "owner", "s3cret-pass", {Role(r) for r in roles or ("owner", "evaluator")})
+
+
+def _sign_in(at, user: str = "owner", password: str = "s3cret-pass"):  # type: ignore[no-untyped-def]
+    at.text_input(key="signin_user").set_value(user)
+    at.text_input(key="signin_password").set_value(password)
+    return at.button(key="FormSubmitter:signin-Se connecter").click().run()
+
+
 def test_chat_answers_with_citations_and_saves_feedback(app_env) -> None:  # type: ignore[no-untyped-def]
     from assistant.audit import AuditLog
 
@@ -89,20 +103,22 @@ def test_public_chat_never_shows_agent_texts_and_arabic_is_rtl(app_env) -> None:
 
 
 def test_admin_requires_sign_in_then_indexes_an_upload(app_env) -> None:  # type: ignore[no-untyped-def]
-    from assistant.credentials import add_user
     from assistant.registry import Registry
 
-    add_user(app_env.credentials_path, "owner", "s3cret-pass")
+    _add_owner(app_env.credentials_path)
     at = _app().run()
-    at.text_input(key="signin_user").set_value("owner")
-    at.text_input(key="signin_password").set_value("wrong")
-    at.button(key="FormSubmitter:signin-Se connecter").click().run()
+    at.switch_page("page_admin.py").run()
+    assert not at.exception and not at.get("file_uploader")  # a citizen: the page says why, nothing more
+    assert any("réservé" in w.value for w in at.warning)
+    at.switch_page("page_chat.py").run()
+    _sign_in(at, password="wrong")
     assert any("incorrect" in e.value for e in at.error)
-    at.text_input(key="signin_password").set_value("s3cret-pass")
-    at.button(key="FormSubmitter:signin-Se connecter").click().run()
+    _sign_in(at)
     assert at.session_state.agent == "owner"
     at.switch_page("page_admin.py").run()
     assert not at.exception
+    assert at.selectbox(key="upload_collection").value is None  # no silent default target
+    at.selectbox(key="upload_collection").set_value("test_fr").run()
     at.get("file_uploader")[0].upload(
         "note_service.md",
         "# Article 1\n\nLe télétravail est autorisé deux jours par semaine.\n".encode(),
@@ -116,7 +132,6 @@ def test_admin_requires_sign_in_then_indexes_an_upload(app_env) -> None:  # type
 
 
 def test_admin_withdraw_asks_keeps_the_selection_and_restore_brings_it_back(app_env) -> None:  # type: ignore[no-untyped-def]
-    from assistant.credentials import add_user
     from assistant.registry import Registry
 
     def status(doc_id: str) -> tuple[str, str | None]:
@@ -128,20 +143,19 @@ def test_admin_withdraw_asks_keeps_the_selection_and_restore_brings_it_back(app_
         assert rec is not None
         return rec.status.value, rec.withdrawn_by
 
-    add_user(app_env.credentials_path, "owner", "s3cret-pass")
+    _add_owner(app_env.credentials_path)
     at = _app().run()
-    at.text_input(key="signin_user").set_value("owner")
-    at.text_input(key="signin_password").set_value("s3cret-pass")
-    at.button(key="FormSubmitter:signin-Se connecter").click().run()
+    _sign_in(at)
     at.switch_page("page_admin.py").run()
-    # a new collection's name becomes a folder: `../` is refused before anything is written
-    at.selectbox(key="upload_collection").set_value(at.selectbox(key="upload_collection").options[-1]).run()
-    at.text_input(key="upload_new_collection").set_value("../../evil").run()
+    # a new collection's name becomes a file and a folder: `../` is refused before anything is written
+    at.text_input(key="new_collection_name").set_value("../../evil")
+    at.button(key="FormSubmitter:new_collection_form-Créer la collection").click().run()
     assert any("../../evil" in e.value for e in at.error)
     assert at.button(key="upload_index").disabled
     assert not (app_env.data_dir / "evil").exists()
+    assert not list(app_env.definitions_dir.parent.glob("**/evil*"))
 
-    doc = "test_fr:faq_etat_civil"
+    doc = "test_fr:faq_etat_civil.md"
     others = [o for o in at.selectbox(key="doc_select").options if o != doc]
     assert others  # the selector could jump elsewhere
     at.selectbox(key="doc_select").set_value(doc).run()
@@ -177,11 +191,16 @@ def test_quality_dashboard_renders_a_stored_run(app_env, tmp_path) -> None:  # t
         encoding="utf-8",
     )
     record = run(app_env, dataset, tag="dash")
+    _add_owner(app_env.credentials_path, "evaluator")
     at = _app().run()
+    at.switch_page("page_quality.py").run()
+    assert not at.exception and not at.metric  # a citizen does not see it
+    at.switch_page("page_chat.py").run()
+    _sign_in(at)
     at.switch_page("page_quality.py").run()
     assert not at.exception
     assert any(record["run_id"] in c.value for c in at.caption)
-    assert {m.label for m in at.metric} >= {"excerpt_recall@5", "refusal_accuracy"}
+    assert {m.label for m in at.metric} >= {"Rappel des extraits @5", "Justesse des refus"}
 
 
 # --------------------------------------------------------------------------- real browser
@@ -209,6 +228,7 @@ def _tail(path: Path, n: int = 4000) -> str:
 @pytest.fixture()
 def served(fresh, tmp_path):  # type: ignore[no-untyped-def]
     from assistant.credentials import add_user
+    from assistant.modes import Role
 
     if not shutil.which("chromium"):
         pytest.fail("Debian's chromium is missing: run `make setup` (apt-get install chromium)")
@@ -220,7 +240,7 @@ def served(fresh, tmp_path):  # type: ignore[no-untyped-def]
         capture_output=True,
         timeout=600,
     )
-    add_user(fresh.credentials_path, "owner", "s3cret-pass")
+    add_user(fresh.credentials_path, "owner", "s3cret-pass", {Role.OWNER, Role.EVALUATOR})
     port = _free_port()
     env["DALIL_FILE_SERVER_PORT"] = str(_free_port())
     log = tmp_path / "dalil-ui.log"
@@ -274,6 +294,16 @@ def _launch(p):  # type: ignore[no-untyped-def]
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+def choose(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    """Pick the option starting with `option` in the selectbox labelled `label`."""
+    box = page.locator("[data-testid=stSelectbox]").filter(has=page.get_by_text(label, exact=True))
+    combo = box.get_by_role("combobox")
+    combo.click()
+    combo.fill(option)  # the list filters as one types; Enter takes the first match
+    combo.press("Enter")
+    page.wait_for_selector(APP_IDLE, state="attached", timeout=60_000)
+
+
 def test_browser_french_and_arabic_questions(served) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect, sync_playwright
 
@@ -295,7 +325,7 @@ def test_browser_french_and_arabic_questions(served) -> None:  # type: ignore[no
         link = page.locator("a", has_text="page").first
         href = link.get_attribute("href")
         # a signed link to the document (ui/files.py), not its path; the page kept
-        assert href and "/test_fr%3Aloi_99-01_conges?" in href and href.endswith("#page=1")
+        assert href and re.search(r"/test_fr%3Aloi_99-01_conges(\.pdf)?\?", href) and href.endswith("#page=1")
         assert urllib.request.urlopen(href.split("#")[0], timeout=10).read()[:5] == b"%PDF-"
         page.screenshot(path=str(ARTIFACTS / "chat-fr.png"))
         _ask(page, "ما هو مبلغ منحة التنقل الشهرية للموظفين؟", 2)
@@ -325,9 +355,14 @@ def test_browser_admin_upload(served, fresh, tmp_path) -> None:  # type: ignore[
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_selector("text=owner", timeout=30_000)
         page.locator(
-            "[data-testid=stSidebarNav] a", has_text="Documents"
-        ).click()  # same session: stays signed in
+            "[data-testid=stSidebar] a", has_text="Documents"
+        ).first.click()  # same session: signed in
         page.wait_for_selector("input[type=file]", state="attached", timeout=30_000)
+        choose(page, "Collection", "test_fr")  # no default target: the owner picks one
+        # the upload widget speaks the interface language (its English words drawn over)
+        drop = page.locator("[data-testid=stFileUploaderDropzoneInstructions] span").first
+        assert "Glissez" in drop.evaluate("el => getComputedStyle(el, '::after').content")
+        assert drop.evaluate("el => getComputedStyle(el).fontSize") == "0px"
         page.set_input_files("input[type=file]", str(note))
         page.get_by_role("button", name="Indexer", exact=True).click()
         page.wait_for_selector("text=Terminé", timeout=120_000)
@@ -342,7 +377,7 @@ def test_browser_admin_upload(served, fresh, tmp_path) -> None:  # type: ignore[
 
         # and the running app finds it: a question about it is answered with the upload as its source
         # (asked through the app, which holds the embedded index)
-        page.locator("[data-testid=stSidebarNav] a", has_text="Assistant").click()
+        page.locator("[data-testid=stSidebar] a", has_text="Assistant").first.click()
         page.wait_for_selector("textarea", timeout=30_000)
         _ask(page, "Combien de jours par semaine le télétravail est-il autorisé ?", 1)
         assert "deux jours par semaine" in page.locator(".dalil-answer").last.inner_text()
