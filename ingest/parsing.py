@@ -23,6 +23,7 @@ from assistant.language import detect_language
 from assistant.textnorm import arabic_ratio, clean_text
 from assistant.tuning import TUNING, Tuning
 from ingest import ocr
+from ingest.cleaning import clean_lines
 from ingest.unstructured_offline import patch_unstructured
 
 _log = logging.getLogger(__name__)
@@ -472,6 +473,7 @@ def parse_file(
     except FileNotFoundError as exc:
         raise IngestError("file disappeared while it was being read") from exc
     check_chars(sum(len(line.text) for line in doc.lines), limits)  # OCR'd and DOCX text included
+    doc.lines = clean_lines(doc.lines)  # bulletin furniture out, split Arabic words joined
     if not any(len(line.text) > 1 for line in doc.lines):
         why = "no text layer and OCR found no text" if suffix == ".pdf" else "no text in the file"
         raise IngestError(f"empty document: {why}; nothing was indexed")
