@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.compound import question_parts
+from assistant.dates import FAR_FUTURE, parse_date
 from assistant.errors import LLMError
+from assistant.followup import standalone_question
 from assistant.generation import grounding
 from assistant.generation.chat import ChatModel, Message
 from assistant.injection import detect as detect_instructions
@@ -28,8 +32,10 @@ from assistant.modes import AnswerMode, Audience, GroundingAction, SearchMode
 from assistant.privacy import Pseudonymiser, StreamRestorer, restore
 from assistant.prompts import load_prompts
 from assistant.references import unindexed_governing_texts
+from assistant.refusal import Decision, decide, signals
 from assistant.retrieval import Result, Retriever, SearchResponse
 from assistant.sparse import terms
+from assistant.temporal import asked_date
 from assistant.tuning import TUNING
 
 
@@ -77,9 +83,12 @@ class Assistant:
         history = (history or [])[-self.tuning.history_turns :]
         to_model = self._to_model(question, history, mode, lang)
         standalone = self._standalone(question, history, mode, to_model)
+        # a date in the question ("en 2024", "سنة 2024") is the search's validity date when none is given
+        found = asked_date(standalone) if date is None else None
+        search_date = found.date.isoformat() if found else date
         t_r = time.perf_counter()
         resp = self.retriever.search(
-            standalone, k=k or self.tuning.top_k, date=date, collections=collections, audience=audience
+            standalone, k=k or self.tuning.top_k, date=search_date, collections=collections, audience=audience
         )
         retrieval_ms = (time.perf_counter() - t_r) * 1000
         results = resp.results[: self.tuning.context_k]
@@ -96,17 +105,22 @@ class Assistant:
         )
         answer.relevance = (
             relevance(
-                self.retriever, standalone, {"date": date, "collections": collections, "audience": audience}
+                self.retriever,
+                standalone,
+                {"date": search_date, "collections": collections, "audience": audience},
             )
             if resp.results
             else 0.0
         )
-        refusal = self._refusal(answer.relevance, resp, prompts)
+        asked = found.date if found else (parse_date(date) if date else None)
+        decision = self._decision(standalone, lang, answer.relevance, resp, asked)
+        refusal = self._refusal(decision, resp, prompts)
         yield MetaEvent(mode=mode, language=lang, model=answer.model)
         if refusal is not None:
             answer.refused = True
             answer.answer = refusal
             answer.grounding = grounding.GroundingReport(action=GroundingAction.REFUSED).as_dict()
+            answer.grounding["decision"] = _decision_record(decision)
             yield TokenEvent(refusal)
             answer.timings_ms = self._timings(t0, retrieval_ms, 0.0)
             yield FinalEvent(answer)
@@ -115,9 +129,10 @@ class Assistant:
         if mode == AnswerMode.LLM and self.chat is not None:
             yield from self._generate(answer, standalone, results, prompts, history)
         else:
-            self._extractive(answer, standalone, results, prompts)
+            self._extractive(answer, standalone, results, prompts, decision)
             answer.notice = prompts["notice_extractive"]
             yield from _chunks(answer.answer)
+        answer.grounding["decision"] = _decision_record(decision)
         answer.timings_ms = self._timings(t0, retrieval_ms, (time.perf_counter() - t_g) * 1000)
         yield FinalEvent(answer)
 
@@ -164,14 +179,33 @@ class Assistant:
                     return restore(rewritten.splitlines()[0], to_model.mapping)
             except LLMError:
                 pass
-        # without a model: a short follow-up inherits the previous question's subject
-        if len(question.split()) <= self.tuning.follow_up_max_words:
-            return f"{previous[-1]} {question}"
-        return question
+        # without a model: a turn that refers to the previous question is searched with it
+        return standalone_question(question, previous[-1], detect(question).language)
 
-    def _refusal(self, similarity: float, resp: SearchResponse, prompts: dict[str, Any]) -> str | None:
+    def _decision(
+        self, question: str, language: str, similarity: float, resp: SearchResponse, asked: dt.date | None
+    ) -> Decision:
+        """The calibrated answer-or-refuse decision from the signals of `assistant.refusal`."""
+        top = resp.results[: self.tuning.context_k]
+        passages = [(r.text, r.language, r.in_force) for r in top]
+        named = [n for n in resp.references.asked if n in self.retriever.known_laws]
+        dated_in_force = None if named else _series_in_force(resp.results)
+        floor = self.tuning.min_similarity_for(self.retriever.index.embedder.name)
+        sig = signals(
+            question,
+            language,
+            similarity,
+            passages,
+            self.retriever.vocabulary(),
+            asked,
+            similarity_floor=floor,
+            dated_in_force=dated_in_force,
+        )
+        return decide(sig, self.tuning.refusal_weights, self.tuning.refusal_log_odds)
+
+    def _refusal(self, decision: Decision, resp: SearchResponse, prompts: dict[str, Any]) -> str | None:
         known = self.retriever.known_laws
-        missing = [n for n in resp.references.laws if known and n not in known]
+        missing = [n for n in resp.references.asked if known and n not in known]
         if missing:
             return str(prompts["refusal_missing_text"]).format(
                 names=str(prompts.get("separator", ", ")).join(missing)
@@ -188,10 +222,9 @@ class Assistant:
             return str(prompts["refusal_cited_text"]).format(
                 names=str(prompts.get("separator", ", ")).join(elsewhere)
             )
-        threshold = self.tuning.min_similarity_for(self.retriever.index.embedder.name)
-        if similarity < threshold:
-            return str(prompts["refusal"])
-        return None
+        if decision.answers:
+            return None
+        return refusal_text(decision, resp, prompts)
 
     def _citations(self, results: list[Result], question: str) -> list[Citation]:
         cites = []
@@ -216,11 +249,33 @@ class Assistant:
         return cites
 
     def _extractive(
-        self, answer: Answer, question: str, results: list[Result], prompts: dict[str, Any]
+        self,
+        answer: Answer,
+        question: str,
+        results: list[Result],
+        prompts: dict[str, Any],
+        decision: Decision | None = None,
     ) -> None:
         chosen = results[: self.tuning.extractive_quotes]
         cites = self._citations(chosen, question)
-        lines = [prompts["extractive_intro"], ""]
+        # the quotes are said to answer only when the refusal signals are confident they do
+        confident = decision is None or decision.margin >= self.tuning.confident_margin
+        lines = [prompts["extractive_intro"] if confident else prompts["extractive_intro_closest"], ""]
+        if not confident and decision is not None and decision.signals and decision.signals.named_unknown:
+            lines[0] += " " + str(prompts["extractive_missing"]).format(
+                terms=", ".join(decision.signals.named_unknown[:3])
+            )
+        # first, the sentence that carries the answer (one per part of a compound question)
+        asks = question_parts(question, answer.language) or [question]
+        keys: list[tuple[int, str]] = []
+        for ask in asks:
+            found = key_sentence([(c.n, c.text, r.language) for c, r in zip(cites, chosen, strict=True)], ask)
+            if found and found not in keys:
+                keys.append(found)
+        for n, sentence in keys:
+            lines.append(f"« {sentence} » [{n}]")
+        if keys:
+            lines.append("")
         for c in cites:
             where = " — ".join(x for x in (c.title, c.article) if x)
             status = prompts["not_in_force"] if not c.in_force else ""
@@ -370,6 +425,80 @@ class Assistant:
         }
 
 
+def _series_in_force(results: list[Result], depth: int = TUNING.period_check_results) -> bool | None:
+    """Whether the texts the question is most about were in force on the date searched. Looked at:
+    the most relevant text (best score, before texts not in force were moved down) and, among the
+    `depth` most relevant, every text of a series (successive decrees linked by supersedes /
+    superseded_by). A text not in force counts as covered when a text of its series among the
+    results was. None when there is nothing to say (the most relevant texts were in force)."""
+    if not results:
+        return None
+    raw = sorted(results, key=lambda r: (-r.score, r.chunk_id))
+    checked = [raw[0]] if not raw[0].in_force else []
+    checked += [r for r in raw[1:depth] if not r.in_force and _series(r) != {r.source}]
+    if not checked:
+        return None
+    for r in checked:
+        series = _series(r)
+        if not any(o.in_force and (o.source in series or r.source in _series(o)) for o in results):
+            return False
+    return True
+
+
+def _series(r: Result) -> set[str]:
+    """The document and the documents it supersedes or that supersede it."""
+    out = {r.source, *(r.payload.get("supersedes") or [])}
+    if r.payload.get("superseded_by"):
+        out.add(str(r.payload.get("superseded_by")))
+    return out
+
+
+def _decision_record(decision: Decision) -> dict[str, Any]:
+    return {
+        "answers": decision.answers,
+        "margin": round(decision.margin, 4),
+        "reason": decision.reason,
+        "signals": decision.signals.as_dict() if decision.signals else None,
+    }
+
+
+def refusal_text(decision: Decision, resp: SearchResponse, prompts: dict[str, Any]) -> str:
+    """Why the question is refused, and what would help, in the asker's language."""
+    reason = decision.reason or "low_relevance"
+    if reason == "period" and decision.signals and decision.signals.asked_date:
+        spans = []
+        seen: set[str] = set()
+        for r in resp.results[: TUNING.context_k]:
+            if r.source in seen:
+                continue
+            seen.add(r.source)
+            start = int(r.payload.get("valid_from") or 0)
+            end = int(r.payload.get("valid_until") or 0)
+            if start or end:
+                spans.append(
+                    str(prompts["validity_span"]).format(
+                        title=r.title or r.source,
+                        start=_iso(start) if start else "—",
+                        end=_iso(end) if end and end < FAR_FUTURE else "—",
+                    )
+                )
+        return str(prompts["refusal_period"]).format(
+            date=decision.signals.asked_date.isoformat(),
+            texts=str(prompts.get("separator", ", ")).join(spans[:3]) or "—",
+        )
+    if reason == "amount_missing":
+        return str(prompts["refusal_amount"])
+    if reason == "unknown_terms":
+        return str(prompts["refusal_unknown_terms"]).format(terms=decision.details.get("terms", ""))
+    if reason == "not_a_question":
+        return str(prompts["refusal_not_a_question"])
+    return str(prompts["refusal"])
+
+
+def _iso(yyyymmdd: int) -> str:
+    return f"{yyyymmdd // 10000:04d}-{yyyymmdd // 100 % 100:02d}-{yyyymmdd % 100:02d}"
+
+
 _TURN_BREAK = "\n\u241e\n"  # joins the turns of a conversation to pseudonymise them with one mapping
 
 
@@ -427,3 +556,65 @@ def best_excerpt(text: str, question: str, language: str, limit: int = TUNING.ex
     if len(excerpt) > longest:
         excerpt = excerpt[:longest].rsplit(" ", 1)[0]
     return excerpt
+
+
+# a sentence ends at its punctuation, at a blank line, or where a list item or an article starts;
+# a single line break is only the page's width (PDF lines break mid-sentence)
+_SENTENCE_END = re.compile(
+    r"(?<=[.;!?؟؛:])\s+|\n\s*\n\s*|\n(?=\s*(?:[-–•*]|\(?[0-9a-zأ-ي]{1,2}[).]\s|Article\b|المادة|الفصل))"
+)
+_LIST_ITEM = re.compile(r"^\s*(?:[-–•*]|\(?[0-9a-zأ-ي]{1,2}[).])\s*")
+_ASKS_A_FIGURE = re.compile(
+    r"\b(?:combien|quel(?:le)?s?\s+(?:est|sont|était)\s+(?:le|la|les)\s+(?:montant|durée|délai|taux|nombre|âge)|"
+    r"how\s+(?:much|many|long|old)|what\s+(?:amount|age|rate))\b"
+    r"|(?<!\w)(?:كم|بكم|شحال|ما\s+(?:هو|هي)\s+(?:مبلغ|مدة|أجل|سن))(?!\w)",
+    re.I,
+)
+# a figure, in digits or in words (legal texts write "six mois", "un jour et demi", "ثلاثة أشهر")
+_FIGURE = re.compile(
+    r"\d|\b(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|seize|vingt|trente|"
+    r"quarante|cinquante|soixante|cent|mille|demi|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
+    r"fifteen|twenty|thirty|hundred|thousand|half)\b"
+    r"|(?<!\w)(?:[وب]?(?:واحد|اثن|ثلاث|أربع|خمس|ست|سبع|ثمان|تسع|عشر|مائة|ألف|نصف)\w*)",
+    re.I,
+)
+
+
+def _sentences(text: str) -> list[str]:
+    """The text's sentences, verbatim; a sentence announcing a list (ending with ':') keeps the
+    items that follow it."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in [*_SENTENCE_END.finditer(text), None]:
+        end = m.start() if m else len(text)
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = m.end() if m else len(text)
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and _LIST_ITEM.match(text[a:b]) and b - out[-1][0] <= TUNING.excerpt_chars:
+            previous = text[out[-1][0] : out[-1][1]].rstrip()
+            if previous.endswith(":") or _LIST_ITEM.match(previous.split("\n")[-1]):
+                out[-1] = (out[-1][0], b)
+                continue
+        out.append((a, b))
+    return [text[a:b].strip() for a, b in out]
+
+
+def key_sentence(passages: list[tuple[int, str, str]], question: str) -> tuple[int, str] | None:
+    """The one sentence of the quoted passages that best carries the answer: most of the question's
+    words, a figure when the question asks for one (an amount, a delay, an age). Verbatim, with its
+    citation number; equally good sentences go to the earlier passage and the earlier sentence."""
+    wants_figure = bool(_ASKS_A_FIGURE.search(question))
+    best: tuple[float, int, str] | None = None
+    for n, text, language in passages:
+        q_terms = set(terms(question, language)) | set(terms(question, "fr"))
+        for sentence in _sentences(text):
+            if not (TUNING.key_sentence_min_chars <= len(sentence) <= TUNING.excerpt_chars):
+                continue
+            overlap = len(q_terms & set(terms(sentence, language)))
+            figure = wants_figure and _FIGURE.search(sentence)
+            score = overlap + (TUNING.key_sentence_figure_bonus if figure else 0.0)
+            if overlap and (best is None or score > best[0]):
+                best = (score, n, sentence)
+    return (best[1], best[2]) if best else None

@@ -32,14 +32,55 @@ _ARTICLE = re.compile(
 class References:
     laws: list[str] = field(default_factory=list)
     articles: list[str] = field(default_factory=list)
+    # laws quoted in passing, to describe who or what the question is about ("les salariés soumis à
+    # la loi 65-99 …", "sa CNIE (loi 35-06)"): a soft boost, never a filter or a reason to refuse
+    in_passing: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.laws or self.articles)
 
+    @property
+    def asked(self) -> list[str]:
+        """The laws the question asks about."""
+        return [n for n in self.laws if n not in self.in_passing]
+
+
+# a law named to describe the asker's situation, not as the text asked about
+_PASSING_BEFORE = re.compile(
+    r"(?:soumis|soumise|soumises|assujetti\w*|relevant|releve|regi|regie|regis|regies|couvert\w*|prevu\w*\s+par|"
+    r"covered|governed|subject|falls?|falling|"
+    r"تحت|الخاضع\w*|خاضع\w*|مشمول\w*|المنصوص\s+عليه\w*\s+في)"
+    r"(?:\s+(?:a|à|au|aux|de|du|des|la|le|les|l'|by|to|under|par|in|في|ل|ب))*\s*(?:\w+\s+){0,2}$",
+    re.I,
+)
+
+
+_NAMES_TEXT = re.compile(
+    r"\b(?:loi|lois|code|decret|dahir|arrete|law|decree|act|code)\b[^()]*$|(?:قانون|مرسوم|ظهير|مدونه)[^()]*$"
+)
+
+
+def _in_passing(text: str, start: int, end: int) -> bool:
+    before = fold(text[max(0, start - 60) : start], canonical_lam_alef=False)
+    opening = text.rfind("(", 0, start)
+    inside_parentheses = opening > text.rfind(")", 0, start) and ")" in text[end : end + 5]
+    # "la loi de finances 2026 (loi 50-25)" gives a text's number; "sa CNIE (loi 35-06)" a description
+    if inside_parentheses and _NAMES_TEXT.search(
+        fold(text[max(0, opening - 40) : opening], canonical_lam_alef=False)
+    ):
+        inside_parentheses = False
+    return inside_parentheses or bool(_PASSING_BEFORE.search(before))
+
 
 def find_references(question: str, known_laws: set[str] | None = None) -> References:
     text = to_ascii_digits(question)
-    laws = [normalise_law_number(m.group(1)) for m in _LAW.finditer(text)]
+    laws = []
+    passing = []
+    for m in _LAW.finditer(text):
+        number = normalise_law_number(m.group(1))
+        laws.append(number)
+        if _in_passing(text, m.start(), m.end()):
+            passing.append(number)
     if known_laws:
         laws += [n for m in _BARE_LAW.finditer(text) if (n := normalise_law_number(m.group(1))) in known_laws]
     articles = []
@@ -48,7 +89,10 @@ def find_references(question: str, known_laws: set[str] | None = None) -> Refere
             articles.append(article_key(m.group(1), m.group(2)))
         elif m.group(3):
             articles.append(article_key(m.group(3), m.group(4)))
-    return References(list(dict.fromkeys(laws)), list(dict.fromkeys(articles)))
+    # a law named in passing and also asked about (elsewhere in the question) is asked about
+    asked_elsewhere = {n for n in laws if laws.count(n) > passing.count(n)}
+    passing = [n for n in dict.fromkeys(passing) if n not in asked_elsewhere]
+    return References(list(dict.fromkeys(laws)), list(dict.fromkeys(articles)), passing)
 
 
 # ---------------------------------------------------------------- texts cited but not indexed

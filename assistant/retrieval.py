@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.compound import question_parts
 from assistant.corpus import load_collections
 from assistant.dates import FAR_FUTURE, date_int, parse_date
 from assistant.errors import QueryError
@@ -18,6 +19,7 @@ from assistant.lexicon import translations
 from assistant.modes import Audience, SearchMode, parse_audience
 from assistant.payload import ChunkPayload, as_payload
 from assistant.references import References, find_references
+from assistant.refusal import Vocabulary
 from assistant.registry import Registry, doc_id_for
 from assistant.rerank import NoRerank, Reranker
 from assistant.store import DENSE, SPARSE, Hit, Leg, Where, ranked
@@ -86,12 +88,22 @@ class Retriever:
         self.tuning = self.settings.tuning
         self.collections = load_collections(self.settings.definitions_dir)
         self._present_languages: set[str] | None = None
+        self._vocabulary = Vocabulary()
         self.known_laws = {
             n for c in self.collections.values() for d in c.documents.values() for n in d.law_numbers
         }
         self.known_titles = [
             d.title for c in self.collections.values() for d in c.documents.values() if d.title
         ]
+
+    def vocabulary(self) -> Vocabulary:
+        """Every index term of the indexed chunks (refusal signals: words no text contains), rebuilt
+        when the number of chunks changes."""
+        count = self.index.store.count()
+        if self._vocabulary.is_stale(count):
+            with self.index.lock:
+                self._vocabulary.refresh(count, (dict(p) for p in self.index.store.scroll()))
+        return self._vocabulary
 
     def known_collections(self) -> set[str]:
         names = set(self.collections)
@@ -145,21 +157,21 @@ class Retriever:
             in_force_on=date_int(on) if exclude_superseded else None,
         )
         refs = find_references(text, self.known_laws)
-        t_embed = time.perf_counter()
-        dense = self.index.embed_query(text) if mode in (SearchMode.HYBRID, SearchMode.DENSE) else None
-        sparse = (
-            self.index.sparse.encode_query(text, language)
-            if mode in (SearchMode.HYBRID, SearchMode.SPARSE)
-            else None
-        )
-        t_search = time.perf_counter()
         pool = max(k * tuning.candidates_per_result, tuning.min_candidates)
-        with self.index.lock:
-            hits = self.index.store.search(self._legs(text, dense, sparse, where, language, pool), limit=pool)
-            if refs and mode == SearchMode.HYBRID:
-                hits = self._boost_references(hits, refs, text, language, dense, sparse, where, pool)
-        hits = self.reranker.rerank(text, hits)
-        results = self._apply_validity(hits, date_int(on))[:k]
+        t_embed = time.perf_counter()
+        results, t_search = self._ranking(text, language, refs, where, mode, pool, date_int(on))
+        reserve = mode == SearchMode.HYBRID and tuning.compound_reserved > 0
+        parts = question_parts(text, language) if reserve else []
+        if parts:
+            # a compound question: each part's best texts keep a place in the final top k
+            rankings = [
+                self._ranking(
+                    part, language, find_references(part, self.known_laws), where, mode, pool, date_int(on)
+                )[0]
+                for part in parts
+            ]
+            results = _keep_room(results, rankings, tuning.compound_reserved, tuning.compound_after)
+        results = results[:k]
         for i, r in enumerate(results, start=1):
             r.rank = i
         self._attach_parallels(results, where)
@@ -177,6 +189,25 @@ class Retriever:
             },
             date=on.isoformat(),
         )
+
+    def _ranking(
+        self, text: str, language: str, refs: References, where: Where, mode: SearchMode, pool: int, on: int
+    ) -> tuple[list[Result], float]:
+        """Every candidate for one question, best first, validity applied (and when the search
+        itself started, for the timings)."""
+        dense = self.index.embed_query(text) if mode in (SearchMode.HYBRID, SearchMode.DENSE) else None
+        sparse = (
+            self.index.sparse.encode_query(text, language)
+            if mode in (SearchMode.HYBRID, SearchMode.SPARSE)
+            else None
+        )
+        t_search = time.perf_counter()
+        with self.index.lock:
+            hits = self.index.store.search(self._legs(text, dense, sparse, where, language, pool), limit=pool)
+            if refs and mode == SearchMode.HYBRID:
+                hits = self._boost_references(hits, refs, text, language, dense, sparse, where, pool)
+        hits = self.reranker.rerank(text, hits)
+        return self._apply_validity(hits, on), t_search
 
     def _languages(self) -> set[str]:
         if self._present_languages is None:
@@ -206,15 +237,40 @@ class Retriever:
             legs.append(Leg(SPARSE, sparse, where, depth))
         if dense is not None and sparse is not None and not where.languages:
             expansions = translations(text, language)
-            weight = self.tuning.cross_language_weight if cross_weight is None else cross_weight
-            for other in sorted(self._languages() - {language}):
+            others = sorted(self._languages() - {language})
+            lifted = self._lifted_languages(dense, where, language, others) if cross_weight is None else set()
+            for other in others:
                 scoped = Where(**{**where.__dict__, "languages": [other]})
+                weight = self.tuning.cross_language_weight if cross_weight is None else cross_weight
+                if cross_weight is None and language not in self._languages():
+                    # an English question and no English text: every language is another one
+                    weight = self.tuning.cross_language_absent_weight
+                if other in lifted:
+                    weight = self.tuning.cross_language_lifted_weight
                 legs.append(Leg(DENSE, dense, scoped, depth, weight))
                 if expansions.get(other):
                     translated = self.index.sparse.encode_query(" ".join(expansions[other]), other)
                     if translated.indices:
                         legs.append(Leg(SPARSE, translated, scoped, depth, weight))
         return legs
+
+    def _lifted_languages(self, dense: Any, where: Where, language: str, others: list[str]) -> set[str]:
+        """The other languages whose closest chunk is about as close to the question as the closest
+        chunk in its own language: the answer may well be only there (a French question on the
+        Arabic-only associations dahir), so their legs weigh as much as the question's own."""
+        margin = self.tuning.cross_language_lift_margin
+        if margin <= 0:
+            return set()
+
+        def best(lang: str) -> float:
+            scoped = Where(**{**where.__dict__, "languages": [lang]})
+            hits = self.index.store.search([Leg(DENSE, dense, scoped, 1)], limit=1)
+            return hits[0].score if hits else 0.0
+
+        if language not in self._languages():
+            return set()  # no text in the question's language: see cross_language_absent_weight
+        own = best(language)
+        return {lang for lang in others if best(lang) >= own - margin}
 
     def _legs_in_named_text(
         self, text: str, dense: Any, sparse: Any, flt: Where, language: str, pool: int
@@ -251,8 +307,8 @@ class Retriever:
     ) -> list[Hit]:
         """A named text and article go first; a named text alone lifts its chunks (RRF merge)."""
         exact: list[Hit] = []
-        if refs.laws and refs.articles:
-            flt = Where(**{**where.__dict__, "ref_keys": refs.laws, "article_keys": refs.articles})
+        if refs.asked and refs.articles:
+            flt = Where(**{**where.__dict__, "ref_keys": refs.asked, "article_keys": refs.articles})
             exact = self.index.store.query(
                 dense,
                 sparse,
@@ -271,7 +327,9 @@ class Retriever:
         fused: dict[str, float] = {}
         keep: dict[str, Hit] = {}
         t = self.tuning
-        for weight, ranking in ((1.0, hits), (t.named_text_weight, by_law)):
+        # a law quoted in passing ("les salariés soumis à la loi 65-99 …") only nudges its text up
+        named_weight = t.named_text_weight if refs.asked or not refs.laws else t.passing_text_weight
+        for weight, ranking in ((1.0, hits), (named_weight, by_law)):
             for rank, h in enumerate(ranking):
                 fused[h.chunk_id] = fused.get(h.chunk_id, 0.0) + weight / (t.rrf_k + rank + 1)
                 keep.setdefault(h.chunk_id, h)
@@ -356,3 +414,19 @@ class Retriever:
                 }
             if not wanted:
                 break
+
+
+def _keep_room(whole: list[Result], parts: list[list[Result]], reserved: int, after: int = 1) -> list[Result]:
+    """The whole question's ranking with, after its `after` best results, the `reserved` best results
+    of each part (round by round), then the rest of the whole ranking: no part is crowded out of the
+    top k by the texts of another. Deterministic: the rankings themselves are."""
+    head = whole[:after]
+    for depth in range(reserved):
+        head += [ranking[depth] for ranking in parts if depth < len(ranking)]
+    seen: set[str] = set()
+    out: list[Result] = []
+    for r in head + whole[after:]:
+        if r.chunk_id not in seen:
+            seen.add(r.chunk_id)
+            out.append(r)
+    return out

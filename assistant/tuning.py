@@ -35,10 +35,60 @@ class Tuning:
     # ---------------------------------------------------------------- refusal
     min_similarity: dict[str, float] = tuned(
         {"multilingual-e5-small-q4": 0.833, "use-multilingual-v3": 0.30},
-        f"Cosine of the question with its closest visible chunk below which Dalil refuses, per dense "
-        f"encoder. e5: {_DEV}: every answerable question (cross-lingual included) scores >= 0.839, the "
-        "off-corpus passport-fee question 0.826; the threshold sits between. USE v3: set by hand on the "
-        "same set, not recalibrated. Override: DALIL_REFUSAL_THRESHOLD.",
+        f"Reference point of the question's cosine with its closest visible chunk, per dense encoder: the "
+        f"refusal decision (refusal_weights) reads the cosine minus this value, so that one set of weights "
+        f"serves encoders of different scales. e5: {_DEV}: every answerable question (cross-lingual "
+        "included) scores >= 0.839, the off-corpus passport-fee question 0.826; the value sits between. "
+        "USE v3: set by hand on the same set, not recalibrated. Override: DALIL_REFUSAL_THRESHOLD (a "
+        "higher value refuses more).",
+        "refusal",
+    )
+    refusal_weights: dict[str, float] = tuned(
+        {
+            "bias": -0.498,
+            "similarity": 32.564,
+            "named_unknown": -1.918,
+            "future": -4.612,
+            "amount_missing": -5.434,
+            "country_unknown": -4.507,
+            "lang_ar": -0.924,
+            "lang_en": 2.765,
+        },
+        "Logistic model of 'the indexed texts answer this question' (assistant/refusal.py) over the "
+        "question's cosine with its closest chunk minus min_similarity (similarity), a name or acronym no "
+        "indexed chunk contains ('Tunisie', 'SARL': named_unknown), a year after the current one (future), "
+        "a question asking for a sum or a rate that no top passage states (amount_missing), a country no "
+        "indexed text names in any language (country_unknown) "
+        "and the question's language (lang_ar, lang_en: the encoder's cosines run lower across languages). "
+        "Calibrated on the calibration half of eval/sets/questions.jsonl (146 questions; 118 answerable, 28 "
+        "unanswerable), on an index of the cleaned texts (ingest/cleaning.py): L2-regularised (1.0 on "
+        "standardised features), classes weighted equally, fitted with numpy. Coverage of the question's words by the passages was tried and left out: its weight "
+        "came out negative (the near misses share the corpus' words), which would not generalise.",
+        "refusal",
+    )
+    refusal_log_odds: float = tuned(
+        -1.75,
+        "Log-odds of refusal_weights below which Dalil refuses. Calibrated on the calibration half of "
+        "eval/sets/questions.jsonl for at most 3 % of answerable questions refused: -2.25 / -2.0 / -1.75 / "
+        "-1.5 / -1.25 refuse 0.8 / 0.8 / 0.8 / 2.5 / 3.4 % of answerable and 61 / 61 / 61 / 64 / 64 % of "
+        "unanswerable questions (every refusal counted: not a question, nothing in force at the asked "
+        "date, a named text not indexed); -1.75, the upper end of the plateau, keeps room below 3 %.",
+        "refusal",
+    )
+    confident_margin: float = tuned(
+        2.5,
+        "An extractive answer says its quotes answer the question only when the decision's margin (log-odds "
+        "minus refusal_log_odds) is at least this; below, it presents them as the closest provisions found. "
+        "Calibrated on the calibration half of eval/sets/questions.jsonl: 2.0 / 2.5 / 3.0 put 7 / 10 / 11 of "
+        "the 11 unanswerable questions that are not refused, and 21 / 33 / 53 % of the answerable ones, below "
+        "it; 2.5 (log-odds +0.75).",
+        "refusal",
+    )
+    period_check_results: int = tuned(
+        3,
+        "How many of the most relevant results (by score, before validity moves texts down) are checked "
+        "for 'no text of this series was in force at the asked date' (successive decrees such as the "
+        "minimum-wage ones). Set by hand: the top 3; see docs/tuning.md's refusal figures for its effect.",
         "refusal",
     )
     cited_subject_min_words: int = tuned(
@@ -67,6 +117,32 @@ class Tuning:
         "DALIL_CROSS_LANGUAGE_WEIGHT.",
         "retrieval",
     )
+    cross_language_lift_margin: float = tuned(
+        0.05,
+        "The legs of another language weigh cross_language_lifted_weight instead of cross_language_weight "
+        "when that language's closest chunk is within this cosine of the closest chunk in the question's "
+        "own language (the answer may be only there). Calibrated on the calibration half of "
+        "eval/sets/questions.jsonl: 0 (off) / 0.02 / 0.05 / 0.1 give source hit@5 0.898 / 0.924 / 0.958 / "
+        "0.941 and cross-lingual recall@5 0.621 / 0.655 / 0.690 / 0.690. 0 turns it off.",
+        "retrieval",
+    )
+    cross_language_lifted_weight: float = tuned(
+        1.0,
+        "RRF weight of a lifted language's legs (see cross_language_lift_margin): as much as the question's "
+        "own. Calibrated on the calibration half of eval/sets/questions.jsonl: 0.5 / 0.7 / 1.0 / 1.5 give "
+        "recall@5 0.726 / 0.734 / 0.734 / 0.743 and hit@5 0.932 / 0.941 / 0.958 / 0.958; 1.0 kept (the "
+        "simplest rule within one question of the best).",
+        "retrieval",
+    )
+    cross_language_absent_weight: float = tuned(
+        0.35,
+        "Weight of the per-language legs when no indexed text is in the question's language (English "
+        "questions): every language is then another one. Calibrated on the calibration half of "
+        "eval/sets/questions.jsonl: 0.2 / 0.3 / 0.35 / 0.4 / 0.5 / 1.0 give en->ar recall@5 0.43 / 0.43 / "
+        "0.57 / 0.57 / 0.57 / 0.71, en->fr 1.0 / 1.0 / 1.0 / 1.0 / 1.0 / 0.86 and overall recall@5 0.751 / "
+        "0.743 / 0.751 / 0.751 / 0.743 / 0.743 (dev.jsonl 0.921 at 0.35, 0.894 at 0.5 and 1.0).",
+        "retrieval",
+    )
     candidates_per_result: int = tuned(
         4,
         "Candidates fetched per result asked (pool = k x this, at least min_candidates). Arbitrary.",
@@ -82,6 +158,14 @@ class Tuning:
         1.5,
         f"RRF weight of the ranking inside a text the question names, against 1.0 for the global ranking. "
         f"Set by hand on the named-text questions of {_DEV}.",
+        "retrieval",
+    )
+    passing_text_weight: float = tuned(
+        0.5,
+        "RRF weight of the ranking inside a text the question only quotes in passing ('les salariés soumis "
+        "à la loi 65-99 ...', 'sa CNIE (loi 35-06)': assistant/references.py) against 1.0 for the global "
+        "ranking: a nudge, never a filter. Set by hand below 1.0; on the calibration half of "
+        "eval/sets/questions.jsonl 0 / 0.5 / 1.0 / 1.5 give the same recall@5 (0.751).",
         "retrieval",
     )
     exact_reference_bonus: float = tuned(
@@ -122,6 +206,29 @@ class Tuning:
         "Override: DALIL_CONTEXT_K.",
         "retrieval",
     )
+    compound_part_min_words: int = tuned(
+        3,
+        "A part of a compound question with fewer key words than this ('what if he does not?') is joined "
+        "to the part before it rather than searched alone (assistant/compound.py). Set by hand on the "
+        "questions of eval/sets/questions.jsonl.",
+        "retrieval",
+    )
+    compound_reserved: int = tuned(
+        0,
+        "Best results of each part of a compound question kept in the final ranking, after the whole "
+        "question's compound_after best (0: the parts only shape the extractive answer's key sentences). "
+        "Calibrated on the calibration half of eval/sets/questions.jsonl: 0 / 1 / 2 / 3 give recall@5 0.751 "
+        "/ 0.743 / 0.734 / 0.72 and multi-hop recall@5 0.762 / 0.690 / 0.690 / 0.655 (dev.jsonl: 0.921 / "
+        "0.898): the whole question's ranking already holds both parts' texts more often than a part's own "
+        "best does.",
+        "retrieval",
+    )
+    compound_after: int = tuned(
+        1,
+        "Where the parts' best results go when compound_reserved > 0: after this many of the whole "
+        "question's. Calibration half of eval/sets/questions.jsonl: 1 to 4 give the same figures.",
+        "retrieval",
+    )
     # ---------------------------------------------------------------- sparse (BM25-style)
     bm25_k1: float = tuned(
         1.2, "BM25 term-frequency saturation: Robertson & Zaragoza (2009), the usual default.", "sparse"
@@ -145,13 +252,29 @@ class Tuning:
         "Target length of a quoted excerpt (whole lines). Arbitrary: about three sentences of an article.",
         "answers",
     )
+    key_sentence_min_chars: int = tuned(
+        30,
+        "A sentence shorter than this is never quoted as the one carrying the answer (headings, "
+        "numbering). Arbitrary.",
+        "answers",
+    )
+    key_sentence_figure_bonus: float = tuned(
+        1.5,
+        "Added to a sentence's count of question words when the question asks for a figure (an "
+        "amount, a delay, an age) and the sentence holds one. Set by hand: one and a half question words.",
+        "answers",
+    )
     excerpt_overflow: float = tuned(
         1.5, "An excerpt made of one long line is cut at excerpt_chars x this. Arbitrary.", "answers"
     )
     follow_up_max_words: int = tuned(
-        8,
-        "Without a model, a question of at most this many words after an earlier one inherits its "
-        "subject. Arbitrary; not measured on follow-up pairs yet.",
+        10,
+        "Without a model, a turn of at most this many words that points back with a pronoun or a "
+        "demonstrative ('Is it higher if the offender is a company?') continues the previous question "
+        "(assistant/followup.py; a turn opening with 'Et …', 'And …', 'و…' always does, one announcing "
+        "a new subject never does). Calibrated on the calibration half of eval/sets/questions.jsonl: "
+        "at 10 words all 10 follow-ups merge and none of the 6 topic switches or 130 standalone "
+        "questions does (8 words missed one follow-up).",
         "answers",
     )
     history_turns: int = tuned(
@@ -296,6 +419,26 @@ class Tuning:
     furniture_max_chars: int = tuned(
         120, "A running header or footer is shorter than this. Set by hand on the corpus' PDFs.", "layout"
     )
+    bulletin_line_max_chars: int = tuned(
+        200,
+        "A line naming the Bulletin officiel (الجريدة الرسمية) is furniture or a citation footnote only "
+        "when shorter than this (and holding only issue, date and page words). Set by hand on the "
+        "corpus' footnotes (the longest is 75 characters).",
+        "layout",
+    )
+    rejoin_min_count: int = tuned(
+        2,
+        "An Arabic word split by a stray space is joined again only when the joined form occurs at least "
+        "this many times in the document; a piece seen fewer times is not a word of its own. Set by hand "
+        "on the corpus' PDFs.",
+        "layout",
+    )
+    rejoin_fragment_ratio: int = tuned(
+        20,
+        "A piece of a split Arabic word (ف of ف ي) that is this many times rarer than the joined form "
+        "is a fragment of it, not a word. Set by hand on the corpus' PDFs (ف 16 times, في 1,687).",
+        "layout",
+    )
     watermark_max_letters: int = tuned(
         8,
         "Diagonal watermarks extract as short capital runs of at most this many letters ('AF AL A'). Set by hand.",
@@ -430,6 +573,64 @@ class Tuning:
         "valid. Arbitrary: the chat page signs its links again each time it is drawn, so an hour "
         "covers reading an answer; a link copied out of an agent's session stops working soon after.",
         "app",
+    )
+    session_ttl_s: int = tuned(
+        8 * 3600,
+        "Seconds an agent's signed session (assistant/sessions.py, the app's session cookie) stays "
+        "valid after sign-in. Set by hand: one working day, so a reload keeps the agent signed in "
+        "during the day and a cookie left on a shared computer expires overnight (OWASP Session "
+        "Management Cheat Sheet: absolute timeouts of 4 to 8 hours for office applications).",
+        "app",
+    )
+    signin_window_s: int = tuned(
+        900,
+        "Window, in seconds, over which failed sign-ins are counted (assistant/sessions.py). "
+        "Convention: 15 minutes, the window of OWASP's Authentication Cheat Sheet examples.",
+        "app",
+    )
+    signin_max_failures_account: int = tuned(
+        5,
+        "Failed sign-ins for one account within signin_window_s after which that account is locked "
+        "for signin_lockout_s, whatever the address. Convention: OWASP's example threshold; NIST SP "
+        "800-63B 5.2.2 allows up to 100, fewer is stricter.",
+        "app",
+    )
+    signin_max_failures_address: int = tuned(
+        20,
+        "Failed sign-ins from one address (any account) within signin_window_s after which that "
+        "address is locked for signin_lockout_s: one address guessing across accounts. Set by hand: "
+        "four accounts' worth of mistakes from one office's shared address.",
+        "app",
+    )
+    signin_lockout_s: int = tuned(
+        900,
+        "Seconds an account or address stays locked after too many failed sign-ins. Convention: "
+        "15 minutes (OWASP Authentication Cheat Sheet).",
+        "app",
+    )
+    # ---------------------------------------------------------------- service
+    api_rate_per_s: float = tuned(
+        5.0,
+        "Requests per second one API key may sustain (token bucket, server/limits.py); beyond it the "
+        "service answers 429 with Retry-After. Set by hand: an agent asks a question every few seconds "
+        "at most; a portal serving many citizens gets its own key and, if needed, a higher rate. "
+        "Override: DALIL_API_RATE_PER_S.",
+        "service",
+    )
+    api_rate_burst: int = tuned(
+        20,
+        "Requests one API key may send at once before the rate applies (the bucket's size). Set by "
+        "hand: a page that opens with a search, an answer and a few file links. Override: "
+        "DALIL_API_RATE_BURST.",
+        "service",
+    )
+    api_max_body_bytes: int = tuned(
+        1_000_000,
+        "Largest request body of the JSON endpoints (413 beyond). Arbitrary: a question is limited to "
+        "max_query_chars and a conversation to history_turns; 1 MB leaves room for a long history of "
+        "Arabic text (2 bytes a letter) and refuses anything meant to exhaust memory. Uploads are "
+        "limited by max_file_bytes instead. Override: DALIL_API_MAX_BODY_BYTES.",
+        "service",
     )
     # ---------------------------------------------------------------- evaluation
     eval_k: int = tuned(

@@ -122,9 +122,22 @@ def render(r: dict[str, Any]) -> str:
             f"prompt, {g['stream_64_tokens_ms']} ms to stream 64 tokens.",
             "",
         ]
+    if r.get("quality"):
+        from benchmarks.quality import render_section as quality_section
+
+        out += quality_section(r["quality"])
     pv = r.get("privacy")
     if pv:
         out += _privacy(pv)
+    ld = r.get("load")
+    if ld:
+        from benchmarks.load import render_section
+
+        out += render_section(ld)
+    if r.get("demo"):
+        from benchmarks.demo_start import render_section as demo_section
+
+        out += demo_section(r["demo"])
     sc = r.get("scale")
     if sc:
         out += [
@@ -325,10 +338,22 @@ def targets(r: dict[str, Any]) -> list[str]:
                 e["latency_ms"]["p95"] <= 300,
             ],
         ]
+    if r.get("quality"):
+        from benchmarks.quality import target_rows as quality_rows
+
+        rows += quality_rows(r["quality"])
     pv = r.get("privacy")
     if pv:
         for t in pv["targets"]:
             rows.append([f"privacy: {t['target']}", t["value"], t["ok"]])
+    if r.get("load"):
+        from benchmarks.load import target_rows
+
+        rows += target_rows(r["load"])
+    if r.get("demo"):
+        from benchmarks.demo_start import target_rows as demo_rows
+
+        rows += demo_rows(r["demo"])
     if not rows:
         return []
     out = ["## Targets", "", "| target | measured | status |", "|---|---|---|"]

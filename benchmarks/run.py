@@ -378,6 +378,24 @@ def bench_privacy() -> dict[str, Any]:
     }
 
 
+def bench_load() -> dict[str, Any]:
+    from benchmarks.load import bench_load as run_load
+
+    return run_load(settings_for("corpus").data_dir)  # over a copy of the index bench_ingest built
+
+
+def bench_quality() -> dict[str, Any]:
+    from benchmarks.quality import bench_quality as run_quality
+
+    return run_quality(settings_for("corpus"), WORK / "quality")  # the index bench_ingest built
+
+
+def bench_demo() -> dict[str, Any]:
+    from benchmarks.demo_start import bench_demo as run_demo
+
+    return run_demo()
+
+
 def write_docs(results: dict[str, Any]) -> None:
     from benchmarks.report import render
 
@@ -398,13 +416,17 @@ def main() -> None:
     elif "--docs-only" in sys.argv:
         which = []
     else:
-        which = os.environ.get("BENCH", "ingest,retrieval,answers,privacy").split(",")
+        which = os.environ.get("BENCH", "ingest,retrieval,answers,quality,privacy,load,demo").split(",")
     results: dict[str, Any] = {}
     for name, fn in (
         ("ingest", bench_ingest),
         ("retrieval", bench_retrieval),
         ("answers", bench_answers),
+        # the question set's halves and dev, per kind and direction (benchmarks/quality.py)
+        ("quality", bench_quality),
         ("privacy", bench_privacy),
+        ("load", bench_load),  # the HTTP service under 1-64 concurrent clients (benchmarks/load.py)
+        ("demo", bench_demo),  # `dalil demo` until its first cited answer (benchmarks/demo_start.py)
     ):
         path = RESULTS / f"{name}.json"
         if name in which:

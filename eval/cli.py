@@ -55,13 +55,26 @@ def eval_run(
     m = record["metrics"]
     con = Console()
     con.print(f"run [bold]{record['run_id']}[/] · {record['n']} questions · {record['seconds']} s")
+    from eval.runner import BREAKDOWNS, DEFINITIONS
+
     for k, v in m.items():
-        if k not in ("by_language", "by_kind", "refusal_margins"):
-            con.print(f"  {k}: {v}")
+        if k not in (*BREAKDOWNS, "refusal_margins"):
+            con.print(f"  {k}: {v}  [dim]{DEFINITIONS.get(k, '')}[/]")
+    for key in BREAKDOWNS:
+        if m.get(key):
+            con.print(f"  {key.replace('_', ' ')}:")
+        for group, vals in m.get(key, {}).items():
+            figures = ("excerpt_recall@5", "source_hit@5", "answerable_refused", "unanswerable_refused")
+            shown = ", ".join(f"{f} {vals[f]}" for f in figures if vals.get(f) is not None)
+            con.print(f"    {group} (n={vals['n']}): {shown}")
     margins = m.get("refusal_margins")
     if margins:
-        con.print(f"  refusal margins (threshold {margins['threshold']}):")
-        for name, vals in [("all", margins["all"]), *margins["by_language"].items()]:
+        signal = margins.get("signal", "relevance")
+        con.print(f"  refusal margins ({signal}, threshold {margins['threshold']}):")
+        groups = [("all", margins["all"])]
+        for key in ("by_language", "by_kind", "by_direction"):
+            groups += [(f"{key[3:]} {name}", vals) for name, vals in margins.get(key, {}).items()]
+        for name, vals in groups:
             con.print(
                 f"    {name}: lowest answerable {vals['lowest_answerable']}, "
                 f"highest unanswerable {vals['highest_unanswerable']}"

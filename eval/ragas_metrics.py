@@ -19,6 +19,10 @@ from assistant.offline import enforce_offline_env
 enforce_offline_env()
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
+# Ragas' non-LLM context recall and precision, on the best-matching span of each retrieved chunk
+SPAN = ("span_context_recall", "span_context_precision")
+# on whole cited chunks (kept for comparison with earlier runs; a short excerpt against a whole
+# article scores low even when it is there)
 NON_LLM = ("non_llm_context_recall", "non_llm_context_precision", "string_similarity", "bleu", "chrf")
 JUDGED = ("faithfulness", "response_relevancy", "llm_context_precision", "factual_correctness")
 
@@ -65,9 +69,20 @@ def non_llm_scores(item: dict[str, Any]) -> dict[str, float | None]:
             ("non_llm_context_recall", NonLLMContextRecall()),
             ("non_llm_context_precision", NonLLMContextPrecisionWithReference()),
         ]
+    if answerable and item.get("span_contexts"):
+        spans = item["span_contexts"]
+        metrics += [
+            ("span_context_recall", (NonLLMContextRecall(), item.get("span_contexts_by_reference") or spans)),
+            ("span_context_precision", (NonLLMContextPrecisionWithReference(), spans)),
+        ]
     for name, metric in metrics:
         try:
-            out[name] = _safe(metric.single_turn_score(sample))
+            if isinstance(metric, tuple):  # the same metric over other retrieved contexts
+                scorer, contexts = metric
+                on = sample.model_copy(update={"retrieved_contexts": list(contexts)})
+                out[name] = _safe(scorer.single_turn_score(on))
+            else:
+                out[name] = _safe(metric.single_turn_score(sample))
         except Exception:  # a metric's failure on one sample is a missing value, not a crash
             out[name] = None
     return out

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.history import History
-from eval.runner import HEADLINE
+from eval.runner import BREAKDOWNS, DEFINITIONS, HEADLINE
 
 
 def plot_history(runs: list[dict[str, Any]], out: Path, metrics: tuple[str, ...] = HEADLINE[:5]) -> Path:
@@ -80,15 +80,76 @@ def margins_table(margins: dict[str, Any] | None) -> list[str]:
         "",
         f"## Refusal calibration margins (threshold {_fmt(margins['threshold'])})",
         "",
-        "Relevance = cosine of the question with its closest visible chunk. Answerable questions must stay "
-        "above the threshold, unanswerable ones below it; a negative margin counts questions on the wrong side.",
+        f"Signal: {margins.get('definition') or 'cosine of the question with its closest visible chunk'}. "
+        "Answerable questions must stay above the threshold, unanswerable ones below it; a negative margin "
+        "counts questions on the wrong side.",
         "",
         "| group | " + " | ".join(cols) + " |",
         "|---" * (len(cols) + 1) + "|",
     ]
-    rows = [("all", margins["all"]), *margins.get("by_language", {}).items()]
+    rows = [("all", margins["all"])]
+    for key in ("by_language", "by_kind", "by_direction"):  # kind and direction: runs from this version on
+        rows += [(f"{key[3:]} {name}", vals) for name, vals in margins.get(key, {}).items()]
     for name, vals in rows:
         lines.append(f"| {name} | " + " | ".join(_fmt(vals.get(c)) for c in cols) + " |")
+    return lines
+
+
+def metrics_table(m: dict[str, Any]) -> list[str]:
+    """Headline figures first, each with its one-line definition, then the other figures."""
+    skip = {*BREAKDOWNS, "refusal_margins"}
+
+    def value(v: Any) -> str:
+        return _fmt(v) if not isinstance(v, dict) else ", ".join(f"{a} {b}" for a, b in v.items())
+
+    lines = ["| metric | value | definition |", "|---|---|---|"]
+    for k in HEADLINE:
+        if k in m:
+            lines.append(f"| **{k}** | {value(m[k])} | {DEFINITIONS.get(k, '')} |")
+    lines += ["", "Other figures:", "", "| metric | value | definition |", "|---|---|---|"]
+    for k, v in m.items():
+        if k not in skip and k not in HEADLINE:
+            lines.append(f"| {k} | {value(v)} | {DEFINITIONS.get(k, '')} |")
+    return lines
+
+
+def breakdown_tables(m: dict[str, Any]) -> list[str]:
+    """Every figure per language, per direction (question language -> language of the text that
+    holds the answer) and per kind; follow-ups and topic switches get their own section."""
+    cols = ["n", *HEADLINE, "answerable_refused", "unanswerable_refused", "span_context_recall"]
+    titles = {
+        "by_language": "By language of the question",
+        "by_direction": "By direction (question language -> language of the answering text)",
+        "by_kind": "By kind",
+    }
+    lines: list[str] = []
+    for key in BREAKDOWNS:
+        groups = m.get(key, {})
+        if not groups:
+            continue
+        lines += [
+            "",
+            f"## {titles[key]}",
+            "",
+            "| group | " + " | ".join(cols) + " |",
+            "|---" * (len(cols) + 1) + "|",
+        ]
+        for g, vals in groups.items():
+            lines.append(f"| {g} | " + " | ".join(_fmt(vals.get(c)) for c in cols) + " |")
+    turns = {k: v for k, v in m.get("by_kind", {}).items() if k in ("follow-up", "topic-switch")}
+    if turns:
+        lines += [
+            "",
+            "## Conversations",
+            "",
+            "Questions asked after earlier turns (their `history`): a follow-up needs the conversation, "
+            "a topic switch must be searched on its own.",
+            "",
+            "| kind | " + " | ".join(cols) + " |",
+            "|---" * (len(cols) + 1) + "|",
+        ]
+        for g, vals in turns.items():
+            lines.append(f"| {g} | " + " | ".join(_fmt(vals.get(c)) for c in cols) + " |")
     return lines
 
 
@@ -101,6 +162,11 @@ def write_report(history: History, run_id: str, out_dir: Path) -> Path:
     over_time = plot_history(runs, out_dir / f"{run['run_id']}-history.png")
     by_lang = plot_breakdown(run["metrics"], "by_language", out_dir / f"{run['run_id']}-by-language.png")
     by_kind = plot_breakdown(run["metrics"], "by_kind", out_dir / f"{run['run_id']}-by-kind.png")
+    by_direction = (
+        plot_breakdown(run["metrics"], "by_direction", out_dir / f"{run['run_id']}-by-direction.png")
+        if run["metrics"].get("by_direction")
+        else None
+    )
     m = run["metrics"]
     lines = [
         f"# Dalil evaluation report — run {run['run_id']}",
@@ -110,28 +176,10 @@ def write_report(history: History, run_id: str, out_dir: Path) -> Path:
         "",
         "Fingerprint: " + ", ".join(f"{k} `{v}`" for k, v in run["fingerprint"].items()),
         "",
-        "| metric | value |",
-        "|---|---|",
+        *metrics_table(m),
     ]
-    for k, v in m.items():
-        if k in ("by_language", "by_kind", "refusal_margins"):
-            continue
-        lines.append(
-            f"| {k} | {_fmt(v) if not isinstance(v, dict) else ', '.join(f'{a} {b}' for a, b in v.items())} |"
-        )
     lines += margins_table(m.get("refusal_margins"))
-    for key in ("by_language", "by_kind"):
-        groups = m.get(key, {})
-        cols = ["n", *HEADLINE]
-        lines += [
-            "",
-            f"## {key.replace('_', ' ')}",
-            "",
-            "| group | " + " | ".join(cols) + " |",
-            "|---" * (len(cols) + 1) + "|",
-        ]
-        for g, vals in groups.items():
-            lines.append(f"| {g} | " + " | ".join(_fmt(vals.get(c)) for c in cols) + " |")
+    lines += breakdown_tables(m)
     lines += [
         "",
         f"![metrics over time]({over_time.name})",
@@ -140,15 +188,17 @@ def write_report(history: History, run_id: str, out_dir: Path) -> Path:
         "",
         f"![by kind]({by_kind.name})",
         "",
+        *([f"![by direction]({by_direction.name})", ""] if by_direction else []),
         "## Questions",
         "",
-        "| id | lang | kind | recall@5 | refused | answer |",
-        "|---|---|---|---|---|---|",
+        "| id | lang | kind | direction | recall@5 | refused | answer |",
+        "|---|---|---|---|---|---|---|",
     ]
     for it in history.items(run["run_id"]):
         ans = it["answer"].replace("\n", " ").replace("|", "/")[:120]
         lines.append(
-            f"| {it['id']} | {it['language']} | {it['kind']} | {_fmt(it.get('excerpt_recall@5'))} | {it['refused']} | {ans} |"
+            f"| {it['id']} | {it['language']} | {it['kind']} | {it.get('direction') or '—'} "
+            f"| {_fmt(it.get('excerpt_recall@5'))} | {it['refused']} | {ans} |"
         )
     path = out_dir / f"{run['run_id']}.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

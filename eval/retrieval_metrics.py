@@ -51,3 +51,26 @@ def score_ranking(
     idcg = sum(1 / math.log2(i + 2) for i in range(ideal_n))
     ndcg = dcg / idcg if idcg else 0.0
     return RetrievalScores(recall, hit, mrr, min(ndcg, 1.0))
+
+
+def best_span(reference: str, text: str) -> tuple[str, float]:
+    """The passage of `text` that best matches `reference` (rapidfuzz's partial-ratio alignment),
+    with its score (0-100); the whole text when it is not longer than the reference."""
+    if not reference or len(text) <= len(reference):
+        return text, fuzz.ratio(reference, text)
+    al = fuzz.partial_ratio_alignment(reference, text)
+    if al is None:  # pragma: no cover - rapidfuzz returns None only below a score cutoff
+        return text[: len(reference)], 0.0
+    return text[al.dest_start : al.dest_end], al.score
+
+
+def best_spans(texts: Sequence[str], references: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """For each retrieved text: its span that best matches any reference, and its best span for
+    every reference. String-distance metrics (Ragas' non-LLM context recall and precision) compare
+    these spans, not whole articles, with the short reference excerpts."""
+    out: list[tuple[str, list[str]]] = []
+    for text in texts:
+        per_ref = [best_span(ref, text) for ref in references]
+        best = max(per_ref, key=lambda s: s[1])[0] if per_ref else text
+        out.append((best, [span for span, _ in per_ref]))
+    return out

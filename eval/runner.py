@@ -20,8 +20,8 @@ from assistant.textnorm import contains_excerpt
 from assistant.tuning import TUNING
 from eval.dataset import Sample, dataset_hash, load_dataset
 from eval.history import History, git_commit, now_id
-from eval.ragas_metrics import JUDGED, NON_LLM
-from eval.retrieval_metrics import score_ranking
+from eval.ragas_metrics import JUDGED, NON_LLM, SPAN
+from eval.retrieval_metrics import best_spans, score_ranking
 
 HEADLINE = (
     "excerpt_recall@5",
@@ -33,10 +33,44 @@ HEADLINE = (
     "language_match",
 )
 
+# one line per figure of a run: what it measures (the report prints them beside the values)
+DEFINITIONS = {
+    "n": "questions in the run",
+    "excerpt_recall@5": "share of each answerable question's reference excerpts found (normalised, "
+    "spaces ignored) in one of the 5 first retrieved chunks, averaged",
+    "source_hit@5": "share of answerable questions with a chunk of one of their source files among the 5 first",
+    "mrr": "mean of 1/rank of the first retrieved chunk holding a reference excerpt (0 when none of the 10 first)",
+    "ndcg@10": "discounted gain of the chunks holding a reference excerpt among the 10 first, over the ideal order",
+    "refusal_accuracy": "share of questions refused when unanswerable and answered when answerable",
+    "unanswerable_refused": "share of unanswerable questions that were refused",
+    "answerable_refused": "share of answerable questions that were refused (lower is better)",
+    "citation_validity": "share of citations whose quoted excerpt is verbatim in the cited chunk",
+    "language_match": "share of answers written in the question's language (quotes and citation lines ignored)",
+    "span_context_recall": "Ragas non-LLM context recall on the best-matching span of each of the 5 first "
+    "chunks: share of reference excerpts with a span at string similarity >= 0.5",
+    "span_context_precision": "Ragas non-LLM context precision (with reference) on the same spans: "
+    "rank-weighted share of the 5 first chunks whose best span matches a reference excerpt",
+    "non_llm_context_recall": "Ragas non-LLM context recall on whole cited chunks: a short excerpt against a "
+    "whole article scores low even when it is there; kept for comparison with earlier runs, not a headline",
+    "non_llm_context_precision": "Ragas non-LLM context precision on whole cited chunks; as above, not a headline",
+    "string_similarity": "Ragas Levenshtein similarity of the answer with the reference answer",
+    "bleu": "BLEU of the answer against the reference answer",
+    "chrf": "chrF of the answer against the reference answer",
+    "faithfulness": "Ragas (judge model): share of the answer's claims supported by the contexts",
+    "response_relevancy": "Ragas (judge model): how well the answer addresses the question",
+    "llm_context_precision": "Ragas (judge model): rank-weighted share of relevant contexts",
+    "factual_correctness": "Ragas (judge model): agreement of the answer's claims with the reference answer",
+    "latency_ms": "time to answer one question (p50, p95, max), retrieval and answer included",
+    "seconds": "wall time of the whole run",
+}
+BREAKDOWNS = ("by_language", "by_kind", "by_direction")
+
 
 def answer_language(answer: str, fallback: str) -> str:
     """The language the answer is written in, ignoring quoted source text and citation lines."""
-    text = re.sub(r"«[^»]*»", " ", answer)
+    # a quote ends at the » its citation mark follows: quoted text may hold « » of its own
+    text = re.sub(r"«.*?»(?=\s*\[\d+\])", " ", answer, flags=re.S)
+    text = re.sub(r"«[^»]*»", " ", text)
     text = "\n".join(ln for ln in text.splitlines() if not re.match(r"^\s*\[\d+\]", ln))
     text = re.sub(r"\[\d+\]", " ", text)
     return detect_language(text) if len(text.strip()) > 10 else fallback
@@ -46,7 +80,24 @@ def citation_valid(citation: dict[str, Any]) -> bool:
     return contains_excerpt(citation.get("text") or "", citation.get("excerpt") or "")
 
 
-def evaluate_sample(dalil: Dalil, sample: Sample, mode: str) -> dict[str, Any]:
+def direction(sample: Sample, source_languages: dict[str, str]) -> str | None:
+    """Question language -> language of the text that holds the answer ("fr->ar", "ar->ar"): the
+    dataset's own `direction` when given, else from the language the index records for the first
+    context (or source) file. None for unanswerable questions and unknown files."""
+    if sample.direction:
+        return sample.direction
+    if not sample.answerable:
+        return None
+    for name in [*sample.context_files, *sample.source_files]:
+        lang = source_languages.get(name) or source_languages.get(Path(name).name)
+        if lang:
+            return f"{sample.language}->{lang}"
+    return None
+
+
+def evaluate_sample(
+    dalil: Dalil, sample: Sample, mode: str, source_languages: dict[str, str] | None = None
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     ans = dalil.assistant.ask(
         sample.question, mode=mode, audience=Audience.AGENTS, k=10, history=sample.history or None
@@ -62,6 +113,8 @@ def evaluate_sample(dalil: Dalil, sample: Sample, mode: str) -> dict[str, Any]:
         "question": sample.question,
         "language": sample.language,
         "kind": sample.kind,
+        "direction": direction(sample, source_languages or {}),
+        "history_turns": len(sample.history),
         "answerable": sample.answerable,
         "reference_answer": sample.reference_answer,
         "reference_contexts": sample.reference_contexts,
@@ -90,7 +143,15 @@ def evaluate_sample(dalil: Dalil, sample: Sample, mode: str) -> dict[str, Any]:
         "grounding_action": ans.grounding.get("action"),
         "relevance": ans.relevance,
     }
+    decision = ans.grounding.get("decision") or {}
+    if decision.get("margin") is not None:
+        # the calibrated answer-or-refuse decision (assistant/refusal.py): its log-odds, and why it refused
+        item["decision_log_odds"] = decision["margin"] + dalil.assistant.tuning.refusal_log_odds
+        item["decision_reason"] = decision.get("reason")
     if sample.answerable:
+        spans = best_spans(texts[: TUNING.eval_k], sample.reference_contexts)
+        item["span_contexts"] = [best for best, _ in spans]
+        item["span_contexts_by_reference"] = [span for _, per_ref in spans for span in per_ref]
         item.update(
             {
                 "excerpt_recall@5": scores.excerpt_recall,
@@ -127,7 +188,7 @@ def aggregate(items: list[dict[str, Any]]) -> dict[str, Any]:
         else None,
         "language_match": _mean([1.0 if it["language_match"] else 0.0 for it in items]),
     }
-    for name in (*NON_LLM, *JUDGED):
+    for name in (*SPAN, *NON_LLM, *JUDGED):
         values = [it.get("ragas", {}).get(name) for it in items]
         if any(v is not None for v in values) or any(name in it.get("ragas", {}) for it in items):
             metrics[name] = _mean([v for v in values if v is not None])
@@ -140,17 +201,25 @@ def aggregate(items: list[dict[str, Any]]) -> dict[str, Any]:
     return metrics
 
 
-def refusal_margins(items: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
-    """What the refusal threshold's calibration depends on, overall and per language: the lowest
-    relevance (question/closest-chunk cosine) among answerable questions must stay above the
-    threshold and the highest among unanswerable ones below it. A negative margin is a question on
-    the wrong side; a small one is a calibration about to stop holding."""
+MARGIN_SIGNALS = {
+    "decision_log_odds": "log-odds of the refusal decision (assistant/refusal.py: similarity, unknown "
+    "names and countries, an amount asked and not stated, a future year, language); the threshold is "
+    "Tuning.refusal_log_odds, the margin the log-odds distance to it",
+    "relevance": "cosine of the question with its closest visible chunk",
+}
+
+
+def refusal_margins(
+    items: list[dict[str, Any]], threshold: float, value: str = "relevance"
+) -> dict[str, Any]:
+    """What a refusal calibration depends on, overall and per language, kind and direction: the lowest
+    `value` (the decision's log-odds, or the question/closest-chunk cosine) among answerable questions
+    must stay above the threshold and the highest among unanswerable ones below it. A negative margin
+    is a question on the wrong side; a small one is a calibration about to stop holding."""
 
     def side(its: list[dict[str, Any]]) -> dict[str, Any]:
-        answerable = [it["relevance"] for it in its if it["answerable"] and it.get("relevance") is not None]
-        unanswerable = [
-            it["relevance"] for it in its if not it["answerable"] and it.get("relevance") is not None
-        ]
+        answerable = [it[value] for it in its if it["answerable"] and it.get(value) is not None]
+        unanswerable = [it[value] for it in its if not it["answerable"] and it.get(value) is not None]
         low = min(answerable) if answerable else None
         high = max(unanswerable) if unanswerable else None
         return {
@@ -162,18 +231,27 @@ def refusal_margins(items: list[dict[str, Any]], threshold: float) -> dict[str, 
             "unanswerable_above": sum(1 for r in unanswerable if r >= threshold),
         }
 
-    languages = sorted({str(it["language"]) for it in items})
+    def by(key: str) -> dict[str, Any]:
+        groups = sorted({str(it[key]) for it in items if it.get(key) is not None})
+        return {g: side([it for it in items if str(it.get(key)) == g]) for g in groups}
+
     return {
+        "signal": value,
+        "definition": MARGIN_SIGNALS.get(value, value),
         "threshold": round(threshold, 4),
         "all": side(items),
-        "by_language": {lang: side([it for it in items if it["language"] == lang]) for lang in languages},
+        "by_language": by("language"),
+        "by_kind": by("kind"),
+        "by_direction": by("direction"),
     }
 
 
 def breakdown(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    """Every figure per value of `key` (items without one are left out)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for it in items:
-        groups.setdefault(str(it[key]), []).append(it)
+        if it.get(key) is not None:
+            groups.setdefault(str(it[key]), []).append(it)
     return {
         g: {k: v for k, v in aggregate(its).items() if k != "latency_ms"} for g, its in sorted(groups.items())
     }
@@ -196,10 +274,11 @@ def run(
         judge_endpoint(judge_url, settings.allowed_hosts)  # refused before any question is asked
     samples = load_dataset(dataset)[:limit] if limit else load_dataset(dataset)
     dalil = Dalil.open(settings, index=index)
+    source_languages = _source_languages(settings)
     started = time.perf_counter()
     items = []
     for i, sample in enumerate(samples):
-        items.append(evaluate_sample(dalil, sample, mode))
+        items.append(evaluate_sample(dalil, sample, mode, source_languages))
         if progress:
             progress(i + 1, len(samples))
     for it in items:
@@ -224,8 +303,9 @@ def run(
     metrics = aggregate(items)
     metrics["by_language"] = breakdown(items, "language")
     metrics["by_kind"] = breakdown(items, "kind")
+    metrics["by_direction"] = breakdown(items, "direction")
     metrics["refusal_margins"] = refusal_margins(
-        items, dalil.assistant.tuning.min_similarity_for(dalil.index.embedder.name)
+        items, dalil.assistant.tuning.refusal_log_odds, value="decision_log_odds"
     )
     run_id, ts = now_id()
     record = {
@@ -248,12 +328,30 @@ def run(
             "prompt_version": prompt_version(),
         },
         "metrics": metrics,
+        "definitions": {k: v for k, v in DEFINITIONS.items() if k in metrics},
     }
     metrics["seconds"] = record["seconds"]
     with History(settings.eval_path) as history:
         history.save(record, items)
     dalil.close()
     return record
+
+
+def _source_languages(settings: Settings) -> dict[str, str]:
+    """The language the registry records for every indexed file, by source and by file name."""
+    from assistant.registry import Registry
+
+    registry = Registry(settings.registry_path)
+    try:
+        records = registry.all()
+    finally:
+        registry.close()
+    out: dict[str, str] = {}
+    for rec in records:
+        if rec.language:
+            out[rec.source] = rec.language
+            out.setdefault(Path(rec.source).name, rec.language)
+    return out
 
 
 def run_and_gate(settings: Settings, dataset: Path, index: Index | None = None) -> dict[str, Any]:

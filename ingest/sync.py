@@ -411,8 +411,10 @@ class Syncer:
     ) -> DocResult:
         source = self.source_of(path)
         refused = confinement_error(path, [self.settings.corpus_dir, self.settings.uploads_dir])
-        if refused is None and source.split("/", 1)[0] == UPLOADS_PREFIX and (
-            _under(path, self.settings.corpus_dir) is not None
+        if (
+            refused is None
+            and source.split("/", 1)[0] == UPLOADS_PREFIX
+            and (_under(path, self.settings.corpus_dir) is not None)
         ):
             refused = RESERVED_FOLDER
         if refused:  # never read, never registered: a link or a path leaving the corpus and uploads

@@ -109,6 +109,8 @@ def test_eval_run_history_report_compare_and_gate_cli(indexed, dataset: Path, tm
     assert m["refusal_accuracy"] == 1.0 and m["citation_validity"] == 1.0 and m["language_match"] == 1.0
     assert set(m["by_language"]) == {"fr", "ar", "en"} and "unanswerable" in m["by_kind"]
     assert {"bleu", "chrf", "string_similarity", "non_llm_context_recall"} <= set(m)
+    assert set(m["by_direction"]) == {"fr->fr", "ar->ar"} and m["span_context_recall"] == 1.0
+    assert set(record["definitions"]) >= {"excerpt_recall@5", "span_context_recall"}
     assert set(record["fingerprint"]) >= {
         "git_commit",
         "index_version",
@@ -162,7 +164,8 @@ def test_eval_run_history_report_compare_and_gate_cli(indexed, dataset: Path, tm
     md = (out / f"{record['run_id']}.md").read_text(encoding="utf-8")
     assert "excerpt_recall@5" in md and "![by language]" in md
     pngs = sorted(p.name for p in out.glob("*.png"))
-    assert len(pngs) == 3 and all((out / p).stat().st_size > 5000 for p in pngs)
+    # over time, by language, by kind, by direction
+    assert len(pngs) == 4 and all((out / p).stat().st_size > 5000 for p in pngs)
     hist = subprocess.run([*dalil, "history", "--json"], env=env, capture_output=True, text=True, timeout=120)
     assert record["run_id"] in {r["run_id"] for r in json.loads(hist.stdout)}
 

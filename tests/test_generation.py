@@ -13,6 +13,7 @@ from assistant.generation.chat import MistralChat
 from assistant.generation.server import LlamaServer, bundled_test_gguf
 from assistant.index import Index
 from assistant.messages import FinalEvent
+from assistant.prompts import load_prompts
 from assistant.retrieval import Retriever
 
 pytestmark = pytest.mark.integration
@@ -142,7 +143,9 @@ def test_grounding_outcomes(retriever, text: str, action: str, mode: str) -> Non
 def test_extractive_answers_in_the_askers_language(retriever, question: str, lang: str, intro: str) -> None:  # type: ignore[no-untyped-def]
     answer = Assistant(retriever, None).ask(question)
     assert answer.mode == "extractive" and answer.language == lang
-    assert answer.answer.startswith(intro)
+    # the quotes are introduced as answering only when the refusal signals are confident they do
+    closest = str(load_prompts(lang)["extractive_intro_closest"])
+    assert answer.answer.startswith(intro) or answer.answer.startswith(closest)
     assert answer.citations
     for c in answer.citations:
         assert c.excerpt and c.excerpt in c.text  # every quote is verbatim in its chunk

@@ -175,7 +175,9 @@ def _dalil(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.integration
-def test_replacing_a_document_is_an_explicit_recorded_update(small: tuple[Settings, Index], tmp_path: Path) -> None:
+def test_replacing_a_document_is_an_explicit_recorded_update(
+    small: tuple[Settings, Index], tmp_path: Path
+) -> None:
     settings, index = small
     with Syncer(settings, index) as syncer:
         syncer.run()

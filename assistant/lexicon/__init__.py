@@ -54,3 +54,42 @@ def translations(question: str, language: str) -> dict[str, list[str]]:
         for lang in out:
             out[lang].extend(entry[lang])
     return {lang: list(dict.fromkeys(ts)) for lang, ts in out.items() if ts}
+
+
+def concepts(question: str, language: str) -> list[tuple[str, dict[str, list[str]]]]:
+    """Every glossary concept found in the question: the (folded) words that named it, and its
+    terms in every language."""
+    text = fold(question, canonical_lam_alef=False)
+    found = []
+    for entry, pats in _patterns():
+        pat = pats.get(language)
+        if pat is None:
+            continue
+        for m in pat.finditer(text):
+            found.append((m.group(0), entry))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _countries() -> dict[str, list[tuple[str, str]]]:
+    """Folded country word -> every name of that country, as (language, name)."""
+    raw = yaml.safe_load(files("assistant.lexicon").joinpath("countries.yaml").read_text(encoding="utf-8"))
+    out: dict[str, list[tuple[str, str]]] = {}
+    for entry in raw:
+        names = [(lang, fold(str(n), canonical_lam_alef=False)) for lang, ns in entry.items() for n in ns]
+        for _, name in names:
+            out.setdefault(name, []).extend(names)
+    return out
+
+
+def country_names(word: str) -> list[tuple[str, str]]:
+    """Every name, as (language, folded name), of the country a folded question word names
+    ("tunisie", "Algeria", "تونس", "بتونس", "التونسية"); empty when it names none (countries.yaml)."""
+    names = _countries()
+    if word in names:
+        return names[word]
+    stripped = re.sub(r"^(?:و|ف)?(?:ب|ل|ك)?", "", word)  # Arabic clitics, then the article
+    for candidate in (stripped, "ال" + stripped, stripped.removeprefix("ال")):
+        if candidate in names:
+            return names[candidate]
+    return []
