@@ -24,6 +24,10 @@ if TYPE_CHECKING:  # the command line imports this module at start-up: no index 
     from assistant.corpus import DocumentMeta
     from assistant.messages import AnswerEvent
 
+# Over HTTP: the person an application's key acts for (percent-encoded UTF-8), recorded by the service
+# as "USER via KEY" in the audit trail, withdrawals and jobs (`HttpClient.acting_for`)
+USER_HEADER = "X-Dalil-User"
+
 # (files done, files in all, the file being processed) while ingesting
 IngestProgress = Callable[[int, int, str], None]
 

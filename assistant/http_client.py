@@ -9,6 +9,7 @@ finished. Errors come back as `{"error": {"message", "type", "code"}}` and are r
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -18,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from assistant.client import IngestProgress
+from assistant.client import USER_HEADER, IngestProgress
 from assistant.corpus import DocumentMeta, meta_entry
 from assistant.egress import check_url
 from assistant.errors import ConfigError, DalilError, InputError, QueryError
@@ -62,6 +63,7 @@ class HttpClient:
             )
         url = check_url(settings.api_url, "DALIL_API_URL", settings.allowed_hosts)
         self.settings = settings
+        self.user: str | None = None  # the person the calls are made for (`acting_for`)
         self.http = httpx.Client(
             base_url=url.rstrip("/"),
             headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"},
@@ -69,11 +71,22 @@ class HttpClient:
             transport=transport,
         )
 
+    def acting_for(self, user: str | None) -> HttpClient:
+        """This client (same connection pool), its calls made for `user`, a person signed in to the
+        application that holds the key: the service records them as "USER via KEY" (audit trail,
+        withdrawals, jobs) instead of the key's name alone. None: the key's name alone."""
+        view = copy.copy(self)
+        view.user = user
+        return view
+
+    def _headers(self) -> dict[str, str]:
+        return {USER_HEADER: quote(self.user, safe="")} if self.user else {}
+
     # ------------------------------------------------------------------ plumbing
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         for attempt in range(RATE_RETRIES + 1):
             try:
-                response = self.http.request(method, path, **kwargs)
+                response = self.http.request(method, path, headers=self._headers(), **kwargs)
             except httpx.HTTPError as exc:
                 raise self._unreachable(exc) from exc
             if response.is_success:
@@ -160,10 +173,11 @@ class HttpClient:
         audience: Audience = Audience.AGENTS,
         history: list[dict[str, str]] | None = None,
         id: str | None = None,  # noqa: A002
-        user: str | None = None,  # the service records the key's name
+        user: str | None = None,  # recorded by the service as "USER via KEY"
     ) -> Iterator[AnswerEvent]:
         from assistant.events_json import event_from_json
 
+        headers = (self.acting_for(user) if user and not self.user else self)._headers()
         body = {
             "question": question,
             "mode": AnswerMode(mode).value if mode else None,
@@ -175,7 +189,7 @@ class HttpClient:
         }
         try:
             for attempt in range(RATE_RETRIES + 1):
-                with self.http.stream("POST", "/v1/answers/stream", json=body) as response:
+                with self.http.stream("POST", "/v1/answers/stream", json=body, headers=headers) as response:
                     if not response.is_success:
                         response.read()
                         if _wait_for_rate(response, attempt):
@@ -221,8 +235,9 @@ class HttpClient:
         return merge_reports(results)
 
     def withdraw(self, doc_id: str, *, by: str | None = None) -> None:
-        # the service records the key's name as who withdrew it
-        self._wait(self._call("POST", f"/v1/documents/{doc_id}/withdraw"), None)
+        # the service records who withdrew it: the key's name, with the person it acts for
+        client = self.acting_for(by) if by and not self.user else self
+        client._wait(client._call("POST", f"/v1/documents/{_quoted(doc_id)}/withdraw"), None)
 
     def restore(self, doc_id: str, *, progress: IngestProgress | None = None) -> dict[str, Any]:
         job = self._call("POST", f"/v1/documents/{_quoted(doc_id)}/restore")

@@ -64,7 +64,7 @@ def answer(dalil: Dalil, caller: Caller, question: str, **kwargs: Any) -> Answer
 
 def record(dalil: Dalil, answer: Answer, caller: Caller, audience: Audience) -> int:
     """The audit entry (user: the key's name, pseudonymised by the audit log) and the metrics."""
-    entry = dalil.log(answer, user=caller.name, audience=audience)
+    entry = dalil.log(answer, user=caller.recorded_as, audience=audience)
     action = str(answer.grounding.get("action", ""))
     metrics.ANSWERS.labels(answer.mode.value, action or "none").inc()
     metrics.ANSWER_LATENCY.labels(answer.mode.value).observe(answer.timings_ms.get("total", 0.0) / 1000)

@@ -4,6 +4,11 @@
 - a key over its rate limit (server/limits.py): 429 with `Retry-After`;
 - a key whose role may not do what it asks: 403 (`require(Role.OWNER)`).
 
+An application that serves several people with one key names the person each call is made for in
+`X-Dalil-User` (assistant/client.py `USER_HEADER`); what the call does is then recorded as
+"PERSON via KEY" (`Caller.recorded_as`). The key stays what is authorised: the header changes the
+record, never the role or the audience.
+
 A route takes `caller: Caller = Depends(current_caller)` (any valid key) or
 `caller: Caller = Depends(require(Role.OWNER))`. The caller's audience decides which collections it
 sees: a citizen key the public ones only, every other role all of them.
@@ -13,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from fastapi import Depends, HTTPException, Request
 
 from assistant.apikeys import ApiKeyStore
+from assistant.client import USER_HEADER
 from assistant.modes import Audience, Role
 from server.limits import RateLimiter, retry_after
 
@@ -29,6 +36,13 @@ class Caller:
 
     name: str  # the key's name (`dalil keys add NAME`): recorded as the user of what it does
     role: Role
+    # the person an application's key acts for (header X-Dalil-User), recorded beside the key's name
+    acting_for: str | None = None
+
+    @property
+    def recorded_as(self) -> str:
+        """Who did it, as the audit trail, withdrawals and jobs record it: "USER via KEY", or KEY."""
+        return f"{self.acting_for} via {self.name}" if self.acting_for else self.name
 
     @property
     def audience(self) -> Audience:
@@ -62,7 +76,7 @@ async def current_caller(request: Request) -> Caller:
     record = keys.lookup(token.strip())
     if record is None:
         raise _unauthorised("unknown or revoked API key: ask the operator for a key (`dalil keys add`)")
-    caller = Caller(record.name, record.role)
+    caller = Caller(record.name, record.role, _acting_for(request.headers.get(USER_HEADER)))
     request.state.caller = caller
     limiter: RateLimiter = request.app.state.limiter
     wait = limiter.take(caller.name)
@@ -74,6 +88,19 @@ async def current_caller(request: Request) -> Caller:
             headers={"Retry-After": retry_after(wait)},
         )
     return caller
+
+
+def _acting_for(value: str | None) -> str | None:
+    """The person named by the X-Dalil-User header (percent-encoded UTF-8), or None; 400 for a
+    name that is not one printable line of at most 128 characters."""
+    if value is None or not value.strip():
+        return None
+    name = unquote(value.strip())
+    if len(name) > 128 or not name.isprintable():
+        raise HTTPException(
+            400, f"{USER_HEADER} must name one person: one printable line of at most 128 characters"
+        )
+    return name
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Caller]]:

@@ -130,7 +130,7 @@ def _accepted(job: Job, response: Response) -> dict[str, Any]:
 
 def _submit(request: Request, kind: JobKind, params: dict[str, Any], caller: Caller) -> Job:
     try:
-        return _jobs(request).submit(kind, params, requested_by=caller.name)
+        return _jobs(request).submit(kind, params, requested_by=caller.recorded_as)
     except DalilError as exc:
         raise HTTPException(503, str(exc)) from exc
 

@@ -391,3 +391,32 @@ def client_jobs(service: RunningService, key: str) -> list[dict[str, Any]]:
     with service.client() as client:
         jobs: list[dict[str, Any]] = client.get("/v1/jobs", headers=auth(key)).json()
     return jobs
+
+
+def test_an_application_key_records_the_person_it_acts_for(service: RunningService) -> None:
+    """One key for the app, many agents: what a call does is recorded as "AGENT via KEY"; the header
+    changes the record, never what the key may do."""
+    keys = keys_of(service)
+    settings = service.settings.model_copy(update={"api_url": service.url, "api_key": SecretStr(keys.owner)})
+    doc = "test_fr:faq_etat_civil.md"
+    with contextlib.closing(HttpClient(settings)) as client:
+        client.acting_for("أمينة بنعلي").withdraw(doc)
+        assert client.user is None  # the shared client is unchanged
+        client.withdraw("test_fr:loi_99-01_conges.pdf", by="agent-b")
+    with Registry(service.settings.registry_path) as registry:
+        first, second = registry.get(doc), registry.get("test_fr:loi_99-01_conges.pdf")
+    assert first is not None and second is not None
+    assert (first.status, first.withdrawn_by) == (DocumentStatus.WITHDRAWN, "أمينة بنعلي via owner1")
+    assert second.withdrawn_by == "agent-b via owner1"
+    assert client_jobs(service, keys.owner)[0]["requested_by"] == "agent-b via owner1"
+    with service.client() as http:
+        # a name that is not one printable line is refused before anything is done
+        bad = http.post(f"/v1/documents/{doc}/restore", headers={**auth(keys.owner), "X-Dalil-User": "a%0Ab"})
+        assert bad.status_code == 400 and "X-Dalil-User" in bad.json()["error"]["message"]
+        # naming a person gives a citizen key no more than it had
+        hidden = http.post(
+            "/v1/search",
+            json={"query": "congé", "audience": "agents"},
+            headers={**auth(keys.citizen), "X-Dalil-User": "chef-de-service"},
+        )
+        assert hidden.status_code == 403

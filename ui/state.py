@@ -49,8 +49,13 @@ def _client() -> DalilClient:
 def client() -> DalilClient:
     """Answers, search, collections, documents and feedback: through the service when
     DALIL_API_URL is set (with DALIL_API_KEY; the app then never opens the index), else in this
-    process over the app's own index."""
-    return _client()
+    process over the app's own index. Through the service, calls name the signed-in agent (the
+    service records "AGENT via KEY"; the app's one key is what is authorised)."""
+    base = _client()
+    agent = st.session_state.get("agent")
+    if isinstance(base, HttpClient) and agent:
+        return base.acting_for(str(agent))
+    return base
 
 
 @st.cache_resource(show_spinner=False)
