@@ -151,15 +151,7 @@ class HttpClient:
         history: list[dict[str, str]] | None = None,
         id: str | None = None,  # noqa: A002
     ) -> dict[str, Any]:
-        body = {
-            "question": question,
-            "mode": AnswerMode(mode).value if mode else None,
-            "date": date,
-            "collections": collections,
-            "audience": Audience(audience).value,
-            "history": history,
-            "id": id,
-        }
+        body = _answer_body(question, mode, date, collections, audience, history, id)
         result: dict[str, Any] = self._call("POST", "/v1/answers", json=body)
         return result
 
@@ -178,15 +170,7 @@ class HttpClient:
         from assistant.events_json import event_from_json
 
         headers = (self.acting_for(user) if user and not self.user else self)._headers()
-        body = {
-            "question": question,
-            "mode": AnswerMode(mode).value if mode else None,
-            "date": date,
-            "collections": collections,
-            "audience": Audience(audience).value,
-            "history": history,
-            "id": id,
-        }
+        body = _answer_body(question, mode, date, collections, audience, history, id)
         try:
             for attempt in range(RATE_RETRIES + 1):
                 with self.http.stream("POST", "/v1/answers/stream", json=body, headers=headers) as response:
@@ -387,3 +371,24 @@ def merge_reports(reports: list[dict[str, Any]]) -> dict[str, Any]:
         merged["ignored"].extend(r.get("ignored", []))
         merged["seconds"] = round(merged["seconds"] + r.get("seconds", 0.0), 3)
     return merged
+
+
+def _answer_body(
+    question: str,
+    mode: AnswerMode | None,
+    date: str | None,
+    collections: list[str] | None,
+    audience: Audience,
+    history: list[dict[str, str]] | None,
+    answer_id: str | None,
+) -> dict[str, Any]:
+    """The request of `/v1/answers` and `/v1/answers/stream` (server/api.py `AnswerRequest`)."""
+    return {
+        "question": question,
+        "mode": AnswerMode(mode).value if mode else None,
+        "date": date,
+        "collections": collections,
+        "audience": Audience(audience).value,
+        "history": history,
+        "id": answer_id,
+    }

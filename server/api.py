@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.api_shapes import answer_shape, search_shape
+from assistant.generation.chat import Message
 from assistant.modes import AnswerMode, Audience
 from assistant.service import Dalil
 from server.answering import answer, checked
@@ -49,6 +50,14 @@ class AnswerRequest(BaseModel):
     )
     id: str | None = None
 
+    def turns(self) -> list[Message]:
+        """The earlier turns kept for the answer: user and assistant ones, oldest first."""
+        return [
+            {"role": t.get("role", ""), "content": t.get("content", "")}
+            for t in self.history or []
+            if t.get("role") in ("user", "assistant")
+        ]
+
 
 def _audience(caller: Caller, asked: Audience | None) -> Audience:
     if asked is None:
@@ -76,11 +85,6 @@ def search(req: SearchRequest, caller: Caller = caller_dep, dalil: Dalil = dalil
 
 @router.post("/answers", summary="A cited answer (the shape of `dalil ask --json`)")
 def answers(req: AnswerRequest, caller: Caller = caller_dep, dalil: Dalil = dalil_dep) -> dict[str, Any]:
-    history = [
-        {"role": t.get("role", ""), "content": t.get("content", "")}
-        for t in req.history or []
-        if t.get("role") in ("user", "assistant")
-    ]
     ans = answer(
         dalil,
         caller,
@@ -88,7 +92,7 @@ def answers(req: AnswerRequest, caller: Caller = caller_dep, dalil: Dalil = dali
         mode=req.mode,
         date=req.date,
         collections=req.collections,
-        history=history,
+        history=req.turns(),
         audience=_audience(caller, req.audience),
         answer_id=req.id,
     )

@@ -45,11 +45,6 @@ router = APIRouter(prefix="/v1", tags=["dalil"])
 async def answers_stream(
     req: AnswerRequest, request: Request, caller: Caller = caller_dep, dalil: Dalil = dalil_dep
 ) -> EventSourceResponse:
-    history = [
-        {"role": t.get("role", ""), "content": t.get("content", "")}
-        for t in req.history or []
-        if t.get("role") in ("user", "assistant")
-    ]
     audience = _audience(caller, req.audience)
     events = answer_events(
         dalil,
@@ -58,7 +53,7 @@ async def answers_stream(
         mode=req.mode,
         date=req.date,
         collections=req.collections,
-        history=history,  # type: ignore[arg-type]
+        history=req.turns(),
         audience=audience,
         answer_id=req.id,
     )
