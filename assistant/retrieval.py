@@ -16,6 +16,7 @@ from assistant.errors import QueryError
 from assistant.index import Index
 from assistant.language import LANGUAGES, detect
 from assistant.lexicon import translations
+from assistant.lexicon.learned import LearnedLexicon
 from assistant.modes import Audience, SearchMode, parse_audience
 from assistant.payload import ChunkPayload, as_payload
 from assistant.references import References, find_references
@@ -89,6 +90,13 @@ class Retriever:
         self.collections = load_collections(self.settings.definitions_dir)
         self._present_languages: set[str] | None = None
         self._vocabulary = Vocabulary()
+        t = self.tuning
+        self._lexicon = LearnedLexicon(
+            t.learned_lexicon_iterations,
+            t.learned_lexicon_min_df,
+            t.learned_lexicon_keep,
+            t.learned_lexicon_floor,
+        )
         self.known_laws = {
             n for c in self.collections.values() for d in c.documents.values() for n in d.law_numbers
         }
@@ -104,6 +112,54 @@ class Retriever:
             with self.index.lock:
                 self._vocabulary.refresh(count, (dict(p) for p in self.index.store.scroll()))
         return self._vocabulary
+
+    def warm(self) -> None:
+        """Build now what the first question would otherwise wait for (the index's vocabulary and
+        the learned lexicon: about two seconds on the corpus)."""
+        self.vocabulary()
+        self.learned_lexicon()
+
+    def learned_lexicon(self) -> LearnedLexicon:
+        """The lexicon learned from the parallel texts indexed (assistant/lexicon/learned.py),
+        relearned when the number of chunks changes."""
+        count = self.index.store.count()
+        if self._lexicon.is_stale(count):
+            with self.index.lock:
+                self._lexicon.refresh(count, (dict(p) for p in self.index.store.scroll()))
+        return self._lexicon
+
+    def _learned_leg(
+        self, text: str, dense: Any, language: str, other: str, where: Where, depth: int
+    ) -> Leg | None:
+        """The question's terms translated into `other` by the learned lexicon, searched only in the
+        texts that exist in `other` alone: a text also indexed in the question's language is found
+        there (its other-language version would only crowd the top k)."""
+        weight = self.tuning.learned_lexicon_weight
+        if weight <= 0:
+            return None
+        lexicon = self.learned_lexicon()
+        single = lexicon.only_in(other)
+        if where.doc_ids is not None:
+            single = [d for d in single if d in set(where.doc_ids)]
+        vector = lexicon.translate(text, language, other) if single else None
+        if vector is None:
+            return None
+        margin = self.tuning.learned_lexicon_margin
+        if margin < 1 and language in self._languages():
+            scoped = Where(**{**where.__dict__, "languages": [other], "doc_ids": single})
+            own = self.index.store.search(
+                [Leg(DENSE, dense, Where(**{**where.__dict__, "languages": [language]}), 1)], limit=1
+            )
+            theirs = self.index.store.search([Leg(DENSE, dense, scoped, 1)], limit=1)
+            if not theirs or (own and theirs[0].score < own[0].score - margin):
+                return None
+        return Leg(
+            SPARSE,
+            vector,
+            Where(**{**where.__dict__, "languages": [other], "doc_ids": single}),
+            depth,
+            weight,
+        )
 
     def known_collections(self) -> set[str]:
         names = set(self.collections)
@@ -252,6 +308,9 @@ class Retriever:
                     translated = self.index.sparse.encode_query(" ".join(expansions[other]), other)
                     if translated.indices:
                         legs.append(Leg(SPARSE, translated, scoped, depth, weight))
+                learned = self._learned_leg(text, dense, language, other, where, depth)
+                if learned is not None:
+                    legs.append(learned)
         return legs
 
     def _lifted_languages(self, dense: Any, where: Where, language: str, others: list[str]) -> set[str]:
@@ -276,7 +335,8 @@ class Retriever:
         self, text: str, dense: Any, sparse: Any, flt: Where, language: str, pool: int
     ) -> list[Leg]:
         """Search inside the text a question names. When that text is not in the question's language,
-        the question's own terms cannot match it: its glossary translations do the lexical part."""
+        the question's own terms cannot match it: its glossary and learned translations do the lexical
+        part."""
         depth = max(self.tuning.min_leg_depth, pool)
         text_languages = {
             lang
@@ -290,8 +350,12 @@ class Retriever:
         for lang in sorted(text_languages):
             terms_ = expansions.get(lang)
             translated = self.index.sparse.encode_query(" ".join(terms_), lang) if terms_ else None
+            scoped = Where(**{**flt.__dict__, "languages": [lang]})
             if translated is not None and translated.indices:
-                legs.append(Leg(SPARSE, translated, Where(**{**flt.__dict__, "languages": [lang]}), depth))
+                legs.append(Leg(SPARSE, translated, scoped, depth))
+            learned = self.learned_lexicon().translate(text, language, lang)
+            if learned is not None and self.tuning.learned_lexicon_weight > 0:
+                legs.append(Leg(SPARSE, learned, scoped, depth))
         return legs
 
     def _boost_references(

@@ -56,7 +56,8 @@ def _stem(language: str, word: str) -> str:
         return str(stemmer.stemWord(word))
 
 
-def _term_id(term: str) -> int:
+def term_id(term: str) -> int:
+    """The 31-bit id of an index term (blake2b): the same in every process and engine."""
     return int.from_bytes(hashlib.blake2b(term.encode(), digest_size=4).digest(), "little") & 0x7FFFFFFF
 
 
@@ -85,7 +86,7 @@ class SparseEncoder:
 
     def encode_document(self, text: str, language: str) -> SparseVector:
         toks = terms(text, language)
-        counts = Counter(_term_id(t) for t in toks)
+        counts = Counter(term_id(t) for t in toks)
         length = max(len(toks), 1)
         k1, b = TUNING.bm25_k1, TUNING.bm25_b
         norm = k1 * (1 - b + b * length / TUNING.bm25_avg_len)
@@ -93,5 +94,5 @@ class SparseEncoder:
         return SparseVector([i for i, _ in items], [tf * (k1 + 1) / (tf + norm) for _, tf in items])
 
     def encode_query(self, text: str, language: str) -> SparseVector:
-        items = sorted({_term_id(t) for t in terms(text, language)})
+        items = sorted({term_id(t) for t in terms(text, language)})
         return SparseVector(items, [1.0] * len(items))

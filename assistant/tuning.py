@@ -117,6 +117,52 @@ class Tuning:
         "DALIL_CROSS_LANGUAGE_WEIGHT.",
         "retrieval",
     )
+    learned_lexicon_weight: float = tuned(
+        0.1,
+        "RRF weight of the leg that searches the question's terms, translated by the lexicon learned from "
+        "the parallel texts (assistant/lexicon/learned.py), in the texts that exist only in another "
+        "language. Calibrated on the calibration half of eval/sets/questions.jsonl (with "
+        "learned_lexicon_margin 0.05): 0 (off) / 0.05 / 0.1 / 0.2 / 0.4 give recall@5 0.768 / 0.790 / 0.798 / "
+        "0.798 / 0.798 (hit@5 0.958 but 0.949 at 0.4) and cross-lingual recall@5 0.690 / 0.793 / 0.828 / "
+        "0.828 / 0.828. Searching the parallel texts too lost 0.07 recall@5 on same-language factual "
+        "questions (their other-language version crowds the top 5). 0 turns it off.",
+        "retrieval",
+    )
+    learned_lexicon_margin: float = tuned(
+        0.05,
+        "The learned-lexicon leg is searched only when the closest chunk of the texts that exist only in the "
+        "other language is within this cosine of the closest chunk in the question's language (the answer "
+        "may be there). Calibrated on the calibration half of eval/sets/questions.jsonl: 0 / 0.02 / 0.03 / "
+        "0.05 / 0.07 / 0.1 / 1 (always) give recall@5 0.773 / 0.781 / 0.790 / 0.798 / 0.794 / 0.794 / 0.794 "
+        "and MRR 0.617 / 0.621 / 0.628 / 0.615 / 0.609 / 0.597 / 0.587; always searching it also cost one "
+        "dev.jsonl question (a French question on law 19-12 answered from the Arabic-only model-contract "
+        "decree). 1 = always.",
+        "retrieval",
+    )
+    learned_lexicon_iterations: int = tuned(
+        8,
+        "IBM Model 1 EM iterations of the learned lexicon. Convention (Brown et al. 1993 use 5-10; the "
+        "table changes little after 5 on the corpus' 648 aligned articles).",
+        "retrieval",
+    )
+    learned_lexicon_min_df: int = tuned(
+        2,
+        "A term takes part in the learned lexicon when it occurs in at least this many aligned articles. "
+        "Convention: a term seen once cannot be told from its neighbours.",
+        "retrieval",
+    )
+    learned_lexicon_keep: int = tuned(
+        3,
+        "Translations kept per term in the learned lexicon. Calibrated on the calibration half of "
+        "eval/sets/questions.jsonl: 2 (with floor 0.3) / 3 / 5 give recall@5 0.790 / 0.794 / 0.794.",
+        "retrieval",
+    )
+    learned_lexicon_floor: float = tuned(
+        0.1,
+        "Least translation probability kept in the learned lexicon. Calibrated on the calibration half of "
+        "eval/sets/questions.jsonl: 0.05 / 0.1 / 0.2 equal (recall@5 0.794), 0.3 loses ar->fr 0.125.",
+        "retrieval",
+    )
     cross_language_lift_margin: float = tuned(
         0.05,
         "The legs of another language weigh cross_language_lifted_weight instead of cross_language_weight "

@@ -199,6 +199,7 @@ def _open_in_background(app: FastAPI, settings: Settings, chat: ChatModel | None
     def run() -> None:
         try:
             dalil = Dalil.open(settings, chat=chat, shared=True)
+            dalil.retriever.warm()  # the first question does not pay for it
         except Exception as exc:  # reported by /readyz and every route that needs the index
             app.state.open_error = str(exc)
             logger().error("the index could not be opened", extra={"error": str(exc)})
