@@ -263,7 +263,7 @@ class Retriever:
             if refs and mode == SearchMode.HYBRID:
                 hits = self._boost_references(hits, refs, text, language, dense, sparse, where, pool)
         hits = self.reranker.rerank(text, hits)
-        return self._apply_validity(hits, on), t_search
+        return self._apply_validity(hits, on, set(refs.asked)), t_search
 
     def _languages(self) -> set[str]:
         if self._present_languages is None:
@@ -303,8 +303,9 @@ class Retriever:
                     weight = self.tuning.cross_language_absent_weight
                 if other in lifted:
                     weight = self.tuning.cross_language_lifted_weight
-                legs.append(Leg(DENSE, dense, scoped, depth, weight))
-                if expansions.get(other):
+                if weight > 0:
+                    legs.append(Leg(DENSE, dense, scoped, depth, weight))
+                if weight > 0 and expansions.get(other):
                     translated = self.index.sparse.encode_query(" ".join(expansions[other]), other)
                     if translated.indices:
                         legs.append(Leg(SPARSE, translated, scoped, depth, weight))
@@ -344,7 +345,9 @@ class Retriever:
             if self.index.store.count(Where(**{**flt.__dict__, "languages": [lang]}))
         }
         if language in text_languages or sparse is None:
-            return self._legs(text, dense, sparse, flt, language, pool, cross_weight=1.0)
+            return self._legs(
+                text, dense, sparse, flt, language, pool, cross_weight=self.tuning.named_text_cross_weight
+            )
         legs = [Leg(DENSE, dense, flt, depth)] if dense is not None else []
         expansions = translations(text, language)
         for lang in sorted(text_languages):
@@ -402,16 +405,18 @@ class Retriever:
             keep.setdefault(h.chunk_id, h)
         return ranked([Hit(c, fused[c], keep[c].payload) for c in fused])
 
-    def _apply_validity(self, hits: list[Hit], on: int) -> list[Result]:
-        """Texts not in force on the date rank below the text in force and never above their successor.
-        `hits` come best first with ties by chunk id (`ranked`); equal keys keep that order."""
+    def _apply_validity(self, hits: list[Hit], on: int, named: set[str] | None = None) -> list[Result]:
+        """Texts not in force on the date rank below the text in force and never above their successor,
+        except a text the question names ("la loi 19-12 s'appliquait-elle déjà en 2016 ?": its own
+        articles on its entry into force answer). `hits` come best first with ties by chunk id
+        (`ranked`); equal keys keep that order."""
         results = [self._result(h, on) for h in hits]
         first_of_doc: dict[str, int] = {}
         for i, r in enumerate(results):
             first_of_doc.setdefault(r.source, i)
         keys = []
         for i, r in enumerate(results):
-            if r.in_force:
+            if r.in_force or (named and named & set(r.payload.get("ref_keys") or [])):
                 keys.append(float(i))
                 continue
             key = i + self.tuning.not_in_force_demotion

@@ -117,6 +117,16 @@ class Tuning:
         "DALIL_CROSS_LANGUAGE_WEIGHT.",
         "retrieval",
     )
+    named_text_cross_weight: float = tuned(
+        0.0,
+        "Weight of the other languages' dense and glossary legs inside a text the question names, when that "
+        "text is indexed in the question's language (its other-language version is the same text; legs "
+        "restricted to another language counted its chunks twice, once there and once in the legs over "
+        "every language). Calibrated on the calibration half of eval/sets/questions.jsonl: 1.0 (before) / "
+        "0.5 / 0.2 / 0.1 / 0 give recall@5 0.798 / 0.798 / 0.798 / 0.798 / 0.806 and MRR 0.616 / 0.617 / "
+        "0.623 / 0.623 / 0.630. 0 = no such legs (the learned-lexicon leg stays).",
+        "retrieval",
+    )
     learned_lexicon_weight: float = tuned(
         0.1,
         "RRF weight of the leg that searches the question's terms, translated by the lexicon learned from "

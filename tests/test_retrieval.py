@@ -59,6 +59,15 @@ def test_superseded_text_ranks_below_the_text_in_force_and_is_flagged(retriever)
     assert old not in [r.doc_id for r in strict.results]
 
 
+def test_a_text_the_question_names_is_not_demoted_for_not_being_in_force(retriever) -> None:  # type: ignore[no-untyped-def]
+    # "what did decree 2.98.10 set?": the repealed decree itself answers, flagged as no longer in force
+    resp = retriever.search("ما هو مبلغ منحة التنقل الذي حدده المرسوم رقم 2.98.10؟", k=6, date="2026-03-01")
+    assert resp.references.asked == ["2-98-10"]
+    top = resp.results[0]
+    assert top.doc_id == "test_ar:marsoum_2-98-10_minha_old.txt", [r.doc_id for r in resp.results]
+    assert top.in_force is False and top.superseded_by == "test_ar/marsoum_2-99-10_minha.txt"
+
+
 def test_public_users_never_see_agent_only_texts(retriever) -> None:  # type: ignore[no-untyped-def]
     q = "code d'accès interne au registre renouvelé chaque trimestre"
     public = retriever.search(q, k=10, audience="public")
