@@ -88,7 +88,12 @@ class Assistant:
         search_date = found.date.isoformat() if found else date
         t_r = time.perf_counter()
         resp = self.retriever.search(
-            standalone, k=k or self.tuning.top_k, date=search_date, collections=collections, audience=audience
+            standalone,
+            k=k or self.tuning.top_k,
+            date=search_date,
+            collections=collections,
+            audience=audience,
+            asked=question if standalone != question else None,
         )
         retrieval_ms = (time.perf_counter() - t_r) * 1000
         results = resp.results[: self.tuning.context_k]

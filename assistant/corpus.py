@@ -30,6 +30,9 @@ class DocumentMeta:
     # where `dalil corpus fetch` downloads the file, and the SHA-256 it must have (ingest/fetch.py)
     url: str | None = None
     sha256: str | None = None
+    # what people call the text, per language ({"fr": ["Code du travail"], "en": ["Labour Code"]}): a
+    # question naming it so is searched in it as if it gave its number (assistant/references.py)
+    names: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,7 +92,21 @@ def _doc_meta(raw: dict[str, Any]) -> DocumentMeta:
         language=raw.get("language"),
         url=raw.get("url"),
         sha256=(str(raw["sha256"]).lower() if raw.get("sha256") else None),
+        names=_names(raw.get("names")),
     )
+
+
+def _names(raw: Any) -> dict[str, list[str]]:
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, list) and all(isinstance(n, str) for n in v) for v in raw.values()
+    ):
+        raise ConfigError(
+            f"names must map a language to a list of names (names: {{fr: [Code du travail], en: [Labour Code]}}), "
+            f"got {raw!r}"
+        )
+    return {str(lang): [n.strip() for n in v if n.strip()] for lang, v in raw.items()}
 
 
 def load_collections(definitions_dir: Path) -> dict[str, Collection]:
@@ -145,7 +162,7 @@ def meta_entry(meta: DocumentMeta) -> dict[str, Any]:
     return {
         k: (v.isoformat() if isinstance(v, dt.date) else v)
         for k, v in meta.__dict__.items()
-        if v not in (None, [], "")
+        if v not in (None, [], "", {})
     }
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.legal import article_key, normalise_law_number
-from assistant.sparse import STOPWORDS
+from assistant.sparse import STOPWORDS, terms
 from assistant.textnorm import fold, to_ascii_digits
 from assistant.tuning import TUNING
 
@@ -72,7 +72,64 @@ def _in_passing(text: str, start: int, end: int) -> bool:
     return inside_parentheses or bool(_PASSING_BEFORE.search(before))
 
 
-def find_references(question: str, known_laws: set[str] | None = None) -> References:
+_NAME_TOKEN = re.compile(r"\d+|[^\W\d_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class TextName:
+    """A name a text goes by ("Code du travail", "associations dahir", "مدونة الشغل"): its content
+    words, each as the set of index terms it may appear as, and the text's law number."""
+
+    language: str
+    words: tuple[frozenset[str], ...]
+    law: str
+
+
+def text_name(name: str, language: str, law: str) -> TextName | None:
+    words = tuple(
+        frozenset(ts) for w in _NAME_TOKEN.findall(to_ascii_digits(name)) if (ts := _word_terms(w, language))
+    )
+    return TextName(language, words, normalise_law_number(law)) if words else None
+
+
+def _word_terms(word: str, language: str) -> set[str]:
+    folded = fold(word, canonical_lam_alef=False)
+    if folded in STOPWORDS or len(folded) < 2:
+        return set()
+    return set(terms(word, language))
+
+
+def _named_by_title(text: str, language: str, names: list[TextName]) -> list[tuple[str, int, int]]:
+    """(law, start, end) of every text the question calls by one of its names: all the name's words
+    within a window of the question a little longer than the name."""
+    tokens = [
+        (m.start(), m.end(), ts)
+        for m in _NAME_TOKEN.finditer(text)
+        if (ts := _word_terms(m.group(0), language))
+    ]
+    found = []
+    for name in names:
+        if name.language != language:
+            continue
+        width = len(name.words) + TUNING.name_window_slack
+        for i in range(len(tokens)):
+            window = tokens[i : i + width]
+            if not any(window[0][2] & w for w in name.words):
+                continue  # a window starts on one of the name's words
+            if all(any(ts & w for _, _, ts in window) for w in name.words):
+                found.append((name.law, window[0][0], window[-1][1]))
+                break
+    return found
+
+
+def find_references(
+    question: str,
+    known_laws: set[str] | None = None,
+    names: list[TextName] | None = None,
+    language: str | None = None,
+) -> References:
+    """The texts and articles a question names: by number ("loi 09-08"), by a bare number that is a
+    known text's, or by one of a text's names in the question's language ("le Code du travail")."""
     text = to_ascii_digits(question)
     laws = []
     passing = []
@@ -81,6 +138,13 @@ def find_references(question: str, known_laws: set[str] | None = None) -> Refere
         laws.append(number)
         if _in_passing(text, m.start(), m.end()):
             passing.append(number)
+    if names and language:
+        for number, start, end in _named_by_title(text, language, names):
+            if number in laws:
+                continue
+            laws.append(number)
+            if _in_passing(text, start, end):
+                passing.append(number)
     if known_laws:
         laws += [n for m in _BARE_LAW.finditer(text) if (n := normalise_law_number(m.group(1))) in known_laws]
     articles = []

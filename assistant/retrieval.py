@@ -19,7 +19,7 @@ from assistant.lexicon import translations
 from assistant.lexicon.learned import LearnedLexicon
 from assistant.modes import Audience, SearchMode, parse_audience
 from assistant.payload import ChunkPayload, as_payload
-from assistant.references import References, find_references
+from assistant.references import References, TextName, find_references, text_name
 from assistant.refusal import Vocabulary
 from assistant.registry import Registry, doc_id_for
 from assistant.rerank import NoRerank, Reranker
@@ -100,6 +100,15 @@ class Retriever:
         self.known_laws = {
             n for c in self.collections.values() for d in c.documents.values() for n in d.law_numbers
         }
+        self.text_names: list[TextName] = [
+            named
+            for c in self.collections.values()
+            for d in c.documents.values()
+            if d.law_numbers
+            for lang, names in d.names.items()
+            for n in names
+            if (named := text_name(n, lang, d.law_numbers[0])) is not None
+        ]
         self.known_titles = [
             d.title for c in self.collections.values() for d in c.documents.values() if d.title
         ]
@@ -180,7 +189,11 @@ class Retriever:
         audience: Audience | str = Audience.PUBLIC,
         exclude_superseded: bool = False,
         mode: SearchMode = SearchMode.HYBRID,
+        asked: str | None = None,
     ) -> SearchResponse:
+        """`asked`: when `query` is a follow-up merged with earlier turns, the turn itself. A text the
+        earlier turns call by its name is not taken for the text asked about ("Et pour une employée de
+        maison ?" after a question on the Code du travail)."""
         t0 = time.perf_counter()
         tuning = self.tuning
         k = tuning.top_k if k is None else k
@@ -212,7 +225,16 @@ class Retriever:
             audiences=[Audience.PUBLIC.value] if audience == Audience.PUBLIC else None,
             in_force_on=date_int(on) if exclude_superseded else None,
         )
-        refs = find_references(text, self.known_laws)
+        refs = find_references(text, self.known_laws, self.text_names, language)
+        if asked is not None:
+            own = find_references(asked, self.known_laws, self.text_names, language)
+            by_name = find_references(text, None, self.text_names, language).laws
+            plain = find_references(text, self.known_laws)
+            refs = References(
+                [n for n in refs.laws if n in own.laws or n in plain.laws or n not in by_name],
+                refs.articles,
+                refs.in_passing,
+            )
         pool = max(k * tuning.candidates_per_result, tuning.min_candidates)
         t_embed = time.perf_counter()
         results, t_search = self._ranking(text, language, refs, where, mode, pool, date_int(on))
@@ -222,7 +244,13 @@ class Retriever:
             # a compound question: each part's best texts keep a place in the final top k
             rankings = [
                 self._ranking(
-                    part, language, find_references(part, self.known_laws), where, mode, pool, date_int(on)
+                    part,
+                    language,
+                    find_references(part, self.known_laws, self.text_names, language),
+                    where,
+                    mode,
+                    pool,
+                    date_int(on),
                 )[0]
                 for part in parts
             ]

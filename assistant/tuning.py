@@ -98,6 +98,13 @@ class Tuning:
         f"Set by hand on {_DEV} (4/4 unanswerable refused, 0/36 answerable).",
         "refusal",
     )
+    name_window_slack: int = tuned(
+        2,
+        "A question names a text by one of its names (corpora/*.yaml `names`) when all the name's words are "
+        "within a window of the question this many words longer than the name ('le Code marocain du "
+        "travail'). Set by hand.",
+        "retrieval",
+    )
     cited_title_chars: int = tuned(
         200,
         "How far after a cited law number its title is read. Arbitrary: longer than any title in the corpus.",

@@ -68,6 +68,20 @@ def test_a_text_the_question_names_is_not_demoted_for_not_being_in_force(retriev
     assert top.in_force is False and top.superseded_by == "test_ar/marsoum_2-99-10_minha.txt"
 
 
+def test_a_text_called_by_its_name_is_searched_as_if_its_number_were_given(retriever) -> None:  # type: ignore[no-untyped-def]
+    resp = retriever.search(
+        "Under the public servants leave law, what fine does a department head face?", k=3
+    )
+    assert resp.references.asked == ["99-01"]
+    assert resp.results[0].doc_id == "test_fr:loi_99-01_conges.pdf" and resp.results[0].article == "Article 5"
+    # a follow-up merged with the turn before it: a text only the earlier turn names is not the one asked
+    merged = (
+        "Et pour une amende ? Combien de semaines de congé selon la loi sur les congés des agents publics ?"
+    )
+    assert retriever.search(merged, k=3).references.laws == ["99-01"]
+    assert retriever.search(merged, k=3, asked="Et pour une amende ?").references.laws == []
+
+
 def test_public_users_never_see_agent_only_texts(retriever) -> None:  # type: ignore[no-untyped-def]
     q = "code d'accès interne au registre renouvelé chaque trimestre"
     public = retriever.search(q, k=10, audience="public")

@@ -1,7 +1,7 @@
 import pytest
 
 from assistant.language import detect
-from assistant.references import find_references, unindexed_governing_texts
+from assistant.references import find_references, text_name, unindexed_governing_texts
 from assistant.sparse import SparseEncoder, terms
 from assistant.textnorm import clean_text, contains_excerpt, match_key
 
@@ -52,6 +52,52 @@ def test_references_found_in_fr_and_ar():
     assert find_references("65-99", known_laws={"65-99"}).laws == ["65-99"]
     # a date or an amount is not a law number
     assert find_references("le 5-3-2009 pour 17,92 dirhams").laws == []
+
+
+_NAMES = [
+    n
+    for lang, name, law in [
+        ("fr", "Code du travail", "65-99"),
+        ("en", "associations dahir", "1-58-376"),
+        ("en", "law on associations", "1-58-376"),
+        ("ar", "مدونة الشغل", "65-99"),
+        ("fr", "Code de la famille", "70-03"),
+    ]
+    if (n := text_name(name, lang, law)) is not None
+]
+
+
+def test_a_text_called_by_its_name_is_a_reference():
+    refs = find_references(
+        "Selon le Code du travail, combien de jours de congé ?", names=_NAMES, language="fr"
+    )
+    assert refs.laws == ["65-99"] and refs.asked == ["65-99"]
+    # a word or two between the name's words, and plurals, still name it
+    refs = find_references(
+        "Under the Moroccan associations dahir, who may not join?", names=_NAMES, language="en"
+    )
+    assert refs.asked == ["1-58-376"]
+    refs = find_references("What does the law on political associations say?", names=_NAMES, language="en")
+    assert refs.asked == ["1-58-376"]
+    refs = find_references("كم مدة العطلة حسب مدونة الشغل؟", names=_NAMES, language="ar")
+    assert refs.asked == ["65-99"]
+    # named to describe the asker's situation: a soft boost, as a number would be
+    refs = find_references(
+        "Un salarié soumis au Code du travail peut-il adhérer ?", names=_NAMES, language="fr"
+    )
+    assert refs.laws == ["65-99"] and refs.asked == []
+    # only names in the question's language; words far apart or a missing word do not name it
+    assert find_references("Selon le Code du travail ?", names=_NAMES, language="en").laws == []
+    assert (
+        find_references(
+            "Le code de la route impose-t-il un temps de travail ?", names=_NAMES, language="fr"
+        ).laws
+        == []
+    )
+    assert find_references("La famille et le travail", names=_NAMES, language="fr").laws == []
+    # a number and the name of the same text count once
+    refs = find_references("Le Code du travail (loi 65-99) prévoit-il ...", names=_NAMES, language="fr")
+    assert refs.laws == ["65-99"]
 
 
 _PASSPORT_FR = (
