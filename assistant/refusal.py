@@ -77,7 +77,10 @@ _ASKS_AMOUNT = re.compile(
             r"\bquel(?:le)?s?\s+(?:est|sont|était|étaient)\s+(?:le|la|les|l')\s*(?:\w+\s+){0,2}" + _NOUN,
             r"\bquel(?:le)?s?\s+(?:\w+\s+){0,1}" + _NOUN,
             r"\bwhat\s+(?:is|are|was|were)\s+the\s+(?:\w+\s+){0,3}" + _NOUN,
-            r"(?<!\w)(?:كم|بكم|شحال)\s+(?:\S+\s+){0,1}(?:يكلف|تكلف|(?:ال)?(?:ثمن|مبلغ|رسوم|رسم|واجب|نسبة|سعر)|كيخلص|نخلص)",
+            r"(?<!\w)(?:كم|بكم|شحال)\s+(?:\S+\s+){0,1}(?:يكلف|تكلف|(?:ال)?(?:ثمن|مبلغ|رسوم|رسم|واجب|نسبة|سعر)|"
+            r"(?:ك|كي|كن|كت|ن|ت|ي)?(?:خلص|تخلص|عطي|تعطي|عطيو)\b)",
+            # Darija: "شحال ؟" closing a question about a grant, a fee or a wage ("... منحة ...؟ شحال؟")
+            r"(?:منحه|منحة|تعويض|درهم|فلوس|ثمن)[^؟?]*[؟?]\s*شحال\s*[؟?]",
             r"(?<!\w)ما\s+(?:هو|هي)\s+(?:\S+\s+){0,1}(?:ال)?(?:مبلغ|ثمن|سعر|رسم|رسوم|واجب|نسبة|قيمة|رأسمال|رأس\s+المال)",
         )
     ),
@@ -268,13 +271,20 @@ def names_in(question: str, language: str) -> list[str]:
 
 # greetings and thanks: a message made only of them asks nothing ("Bonjour, merci beaucoup pour votre aide !")
 _COURTESY = set(
-    "bonjour bonsoir salut merci beaucoup aide remercie remerciements cordialement hello thanks thank help "
-    "much lot regards السلام عليكم مرحبا شكرا جزيلا بزاف الله يعطيك الصحه علي مساعدتك المساعده".split()
+    "bonjour bonsoir salut merci beaucoup aide remercie remerciements cordialement allez vas coucou "
+    "hello thanks thank help much lot regards today doing fine good morning evening afternoon "
+    "السلام عليكم عليك مرحبا اهلا شكرا جزيلا بزاف الله يعطيك الصحه علي مساعدتك المساعده لاباس بخير "
+    "كيداير كيدايره كيدايرين كيف داير دايره صباح مساء الخير النور".split()
 )
+# a message that is only a web address: nothing is asked
+_ONLY_URL = re.compile(r"^\s*(?:https?://|www\.)\S+\s*$", re.I)
 
 
 def is_not_a_question(question: str, language: str) -> bool:
-    """Markup or code, greetings and thanks alone, or no word that could name a subject."""
+    """Markup or code, a web address alone, greetings and thanks alone, or no word that could name a
+    subject."""
+    if _ONLY_URL.match(question):
+        return True
     if _MARKUP.search(question):
         stripped = _MARKUP.sub(" ", question)
         return len(key_words(stripped, language)) < 2

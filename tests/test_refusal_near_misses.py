@@ -30,6 +30,11 @@ def _vocab(*texts: tuple[str, str]) -> Vocabulary:
         "What is the minimum share capital required for a société anonyme?",
         "ما هو السعر العادي للضريبة على القيمة المضافة؟",
         "كم ثمن جواز السفر؟",
+        # Darija: "how much do I pay / does it give / is it paid"
+        "شحال خاصني نخلص على الاشتراك؟",
+        "شحال كتعطي الدولة فالمنحة؟",
+        "شحال كيتخلص الامتحان؟",
+        "واش كاينة شي منحة على الولادة؟ شحال؟",
     ],
 )
 def test_questions_asking_for_a_sum_or_a_rate(question: str) -> None:
@@ -44,6 +49,7 @@ def test_questions_asking_for_a_sum_or_a_rate(question: str) -> None:
         "Combien de jours dure la période d'essai ?",
         "How long is the trial period?",
         "ما هي مدة فترة الاختبار؟",
+        "شحال كتدوم فترة التجربة؟",
     ],
 )
 def test_other_questions_do_not_ask_for_an_amount(question: str) -> None:
@@ -84,6 +90,15 @@ def test_greetings_and_thanks_alone_are_not_a_question() -> None:
     assert is_not_a_question("Thank you so much for your help!", "en")
     assert is_not_a_question("السلام عليكم، شكرا بزاف على المساعدة", "ar")
     assert not is_not_a_question("Bonjour, quelle aide pour le logement social ?", "fr")
+    assert is_not_a_question("Salut, ça va ? Comment allez-vous ?", "fr")
+    assert is_not_a_question("السلام عليكم، لاباس عليك؟ كيداير الصحة؟", "ar")
+    assert is_not_a_question("Hello, how are you today?", "en")
+
+
+def test_a_web_address_alone_is_not_a_question() -> None:
+    assert is_not_a_question("https://www.cnss.ma/fr/content/allocations-familiales", "en")
+    assert is_not_a_question("  www.example.ma/page  ", "fr")
+    assert not is_not_a_question("Que dit la page https://www.cnss.ma sur les allocations familiales ?", "fr")
 
 
 def test_margins_are_those_of_the_decision() -> None:
