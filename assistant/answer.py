@@ -211,6 +211,7 @@ class Assistant:
     def _refusal(self, decision: Decision, resp: SearchResponse, prompts: dict[str, Any]) -> str | None:
         known = self.retriever.known_laws
         missing = [n for n in resp.references.asked if known and n not in known]
+        missing += [_quoted(m, resp.language) for m in resp.references.unindexed]
         if missing:
             return str(prompts["refusal_missing_text"]).format(
                 names=str(prompts.get("separator", ", ")).join(missing)
@@ -623,3 +624,7 @@ def key_sentence(passages: list[tuple[int, str, str]], question: str) -> tuple[i
             if overlap and (best is None or score > best[0]):
                 best = (score, n, sentence)
     return (best[1], best[2]) if best else None
+
+
+def _quoted(text: str, language: str) -> str:
+    return f"“{text}”" if language == "en" else f"« {text} »"

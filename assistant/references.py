@@ -35,6 +35,8 @@ class References:
     # laws quoted in passing, to describe who or what the question is about ("les salariés soumis à
     # la loi 65-99 …", "sa CNIE (loi 35-06)"): a soft boost, never a filter or a reason to refuse
     in_passing: list[str] = field(default_factory=list)
+    # texts named by kind and subject that no indexed text is called ("le code pénal"), as written
+    unindexed: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.laws or self.articles)
@@ -216,3 +218,146 @@ def unindexed_governing_texts(
             ):
                 found.append(number)
     return found
+
+
+# ---------------------------------------------------------------- texts named by a title no indexed text has
+# A text named by its kind and subject ("le code pénal", "the Code of Obligations and Contracts",
+# "قانون المسطرة الجنائية", "the 1996 Constitution"): the subject follows the kind in French and
+# Arabic, and comes before it (or after "of"/"on") in English.
+_SUBJECT = r"((?:[^\W_]+[’'\s-]+){0,5}?[^\W_]+)"
+_STOP = r"(?=\s*(?:[,.;:?!؟،()]|$|\s(?:qui|que|pour|est|sont|a|ont|doit|prévoit|prevoit|fixe|dit|selon|en|au|dans|lorsque|si)\b))"
+_MENTIONS: dict[str, list[re.Pattern[str]]] = {
+    "fr": [
+        re.compile(
+            r"\b[Cc]ode\s+((?:pénal|penal|civil|général|general|de\s+procédure|de\s+procedure|de\s+commerce|"
+            r"de\s+la\s+route|des\s+\w+|du\s+\w+|de\s+la\s+\w+|de\s+l['’]\w+)(?:\s+(?:et\s+)?(?:des\s+|du\s+|de\s+la\s+)?\w+){0,3}?)"
+            + _STOP
+        ),
+        re.compile(
+            r"\b(?:loi|dahir|décret|decret)\s+((?:organique\s+)?(?:sur|relative?\s+(?:à|a|au|aux)|portant|"
+            r"réglementant|reglementant|concernant|de\s+finances)\s+" + _SUBJECT + r")" + _STOP,
+            re.I,
+        ),
+        re.compile(r"\b[Cc]onstitution\s+((?:de|du|of)\s+(?:\d{4}))"),
+    ],
+    "en": [
+        re.compile(
+            r"\b((?:[\w'-]+\s+){0,2}?[\w'-]+)\s+(?:[Cc]ode|[Ll]aw|Act|[Cc]onstitution)\b"
+            r"(?!\s+(?:of|on)\b)(?!\s*(?:n[°o]\.?|no\.?|number|#)?\s*\d)",
+        ),
+        re.compile(
+            r"\b(?:code|law|act|decree|dahir)\s+((?:of|on|relating\s+to|governing)\s+(?:the\s+)?"
+            + _SUBJECT
+            + r")"
+            + _STOP,
+            re.I,
+        ),
+    ],
+    "ar": [
+        re.compile(r"(?:قانون|مدونة|مدونه|ظهير|مرسوم)\s+((?:ال\w+)(?:\s+(?:ال\w+|و\w+)){0,3})"),
+        re.compile(r"(?:دستور|الدستور)\s+((?:سنة|لسنة|عام)?\s*\d{4})"),
+    ],
+}
+# words that describe any text of the country, not one text
+_GENERIC = {
+    "fr": "marocain marocaine marocains marocaines maroc actuel actuelle actuellement vigueur applicable nouveau "
+    "nouvelle royaume loi code texte",
+    "en": "moroccan morocco current currently applicable new kingdom the a an this that my our its law code act "
+    "under does do did what which who how is are was were say says said in on at to for by from with about "
+    "according per as and or if can could would should must may will",
+    "ar": "المغربي المغربية المغرب الحالي الحالية الجديد الجديدة المملكة المعمول",
+}
+
+
+@dataclass(frozen=True)
+class IndexedName:
+    """The words (index terms) and years of what one indexed text is called in one language: its
+    names, and its title and reference in its own language."""
+
+    language: str
+    words: frozenset[str]
+    years: frozenset[str]
+
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def indexed_names(by_language: dict[str, list[str]]) -> list[IndexedName]:
+    """One text's entries: per language, the words of what it is called there; the years found in
+    any of them belong to every entry (a text's year does not depend on the language)."""
+    years = frozenset(y for ts in by_language.values() for t in ts for y in _YEAR.findall(to_ascii_digits(t)))
+    return [
+        IndexedName(
+            lang,
+            frozenset(x for t in ts for x in terms(to_ascii_digits(t), lang) if not x[0].isdigit()),
+            years,
+        )
+        for lang, ts in by_language.items()
+        if ts
+    ]
+
+
+def _generic(language: str) -> set[str]:
+    return set(terms(_GENERIC.get(language, ""), language))
+
+
+def unindexed_mentions(question: str, language: str, indexed: list[IndexedName]) -> list[str]:
+    """The texts the question names by kind and subject ("le code pénal", "قانون المسطرة الجنائية",
+    "the 1996 Constitution") that no indexed text is called: every subject word among the words of
+    one indexed text's names or title, and its year, if the mention gives one, among that text's
+    years. As written in the question."""
+    text = to_ascii_digits(question)
+    generic = _generic(language)
+    found: list[str] = []
+    for i, pattern in enumerate(_MENTIONS.get(language, [])):
+        for m in pattern.finditer(text):
+            subject = m.group(1)
+            years = set(_YEAR.findall(subject))
+            words = [
+                t
+                for w in _NAME_TOKEN.findall(subject)
+                if not w.isdigit()
+                and (t := [x for x in terms(w, language) if not x.startswith("~")])
+                and not set(t) & generic
+            ]
+            if language == "en" and i == 0:
+                words.reverse()  # "the Moroccan penal code": the word next to "code" says which code
+            if not words and not years:
+                continue
+            # the subject may run on into the question ("مدونة الشغل والسن الأدنى"): the word next to
+            # the kind of text says which text it is, and a year, if given, must be the text's
+            head = set(words[0]) if words else set()
+            if any(n.language == language and head <= n.words and years <= n.years for n in indexed):
+                continue
+            mention = _trim(m.group(0).strip(), language, generic)
+            if mention not in found:
+                found.append(mention)
+    return found
+
+
+def _trim(mention: str, language: str, generic: set[str]) -> str:
+    """The mention without the asking and describing words it starts with ("does the Moroccan penal
+    code" -> "penal code")."""
+    words = mention.split()
+    while len(words) > 1 and fold(words[0], canonical_lam_alef=False) not in _KINDS:
+        stems = set(terms(words[0], language))
+        if stems and not stems & generic:
+            break
+        words.pop(0)
+    return " ".join(words)
+
+
+_KINDS = {
+    "code",
+    "loi",
+    "law",
+    "act",
+    "dahir",
+    "decret",
+    "decree",
+    "constitution",
+    "قانون",
+    "مدونه",
+    "ظهير",
+    "مرسوم",
+}

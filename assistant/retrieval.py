@@ -19,7 +19,15 @@ from assistant.lexicon import translations
 from assistant.lexicon.learned import LearnedLexicon
 from assistant.modes import Audience, SearchMode, parse_audience
 from assistant.payload import ChunkPayload, as_payload
-from assistant.references import References, TextName, find_references, text_name
+from assistant.references import (
+    IndexedName,
+    References,
+    TextName,
+    find_references,
+    indexed_names,
+    text_name,
+    unindexed_mentions,
+)
 from assistant.refusal import Vocabulary
 from assistant.registry import Registry, doc_id_for
 from assistant.rerank import NoRerank, Reranker
@@ -109,6 +117,12 @@ class Retriever:
             for n in names
             if (named := text_name(n, lang, d.law_numbers[0])) is not None
         ]
+        self.indexed_names: list[IndexedName] = []
+        for c in self.collections.values():
+            for d in c.documents.values():
+                called = {lang: list(names) for lang, names in d.names.items()}
+                called.setdefault(d.language or c.language, []).extend(x for x in (d.title, d.reference) if x)
+                self.indexed_names += indexed_names(called)
         self.known_titles = [
             d.title for c in self.collections.values() for d in c.documents.values() if d.title
         ]
@@ -235,6 +249,7 @@ class Retriever:
                 refs.articles,
                 refs.in_passing,
             )
+        refs.unindexed = unindexed_mentions(text if asked is None else asked, language, self.indexed_names)
         pool = max(k * tuning.candidates_per_result, tuning.min_candidates)
         t_embed = time.perf_counter()
         results, t_search = self._ranking(text, language, refs, where, mode, pool, date_int(on))

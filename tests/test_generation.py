@@ -166,6 +166,19 @@ def test_refusal_before_generation(retriever) -> None:  # type: ignore[no-untype
     assert calls == []  # no model call wasted
 
 
+def test_a_text_named_by_a_title_no_indexed_text_has_is_refused(retriever) -> None:  # type: ignore[no-untyped-def]
+    answer = Assistant(retriever).ask(
+        "Quelle peine le code pénal prévoit-il pour un chef de service ?", mode="extractive"
+    )
+    assert answer.refused and "« code pénal »" in answer.answer
+    # the fixture's own law, called by its name, is answered
+    answer = Assistant(retriever).ask(
+        "Selon la loi sur les congés des agents publics, quelle amende pour un chef de service ?",
+        mode="extractive",
+    )
+    assert not answer.refused and answer.citations
+
+
 def test_follow_up_is_made_standalone_without_a_model(retriever) -> None:  # type: ignore[no-untyped-def]
     history = [
         {"role": "user", "content": QUESTION_FR},

@@ -1,7 +1,13 @@
 import pytest
 
 from assistant.language import detect
-from assistant.references import find_references, text_name, unindexed_governing_texts
+from assistant.references import (
+    find_references,
+    indexed_names,
+    text_name,
+    unindexed_governing_texts,
+    unindexed_mentions,
+)
 from assistant.sparse import SparseEncoder, terms
 from assistant.textnorm import clean_text, contains_excerpt, match_key
 
@@ -98,6 +104,65 @@ def test_a_text_called_by_its_name_is_a_reference():
     # a number and the name of the same text count once
     refs = find_references("Le Code du travail (loi 65-99) prévoit-il ...", names=_NAMES, language="fr")
     assert refs.laws == ["65-99"]
+
+
+_INDEXED = [
+    *indexed_names(
+        {
+            "fr": [
+                "Code du travail",
+                "Code du travail (loi n° 65-99), version consolidée au 26 octobre 2011",
+            ],
+            "en": ["Labour Code"],
+            "ar": ["مدونة الشغل"],
+        }
+    ),
+    *indexed_names(
+        {"fr": ["Constitution du Royaume du Maroc (2011)"], "en": ["Constitution"], "ar": ["الدستور"]}
+    ),
+    *indexed_names(
+        {"fr": ["loi sur les associations"], "en": ["law on associations"], "ar": ["قانون الجمعيات"]}
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "mention"),
+    [
+        ("Quelle peine prévoit le code pénal pour la corruption ?", "fr", "code pénal"),
+        ("Selon le Code des obligations et contrats, quel délai ?", "fr", "Code des obligations et contrats"),
+        ("What prison sentence does the Moroccan penal code set?", "en", "penal code"),
+        (
+            "Under the Code of Obligations and Contracts, what delay?",
+            "en",
+            "Code of Obligations and Contracts",
+        ),
+        ("Which article of the 1996 Constitution dealt with the opposition?", "en", "1996 Constitution"),
+        ("ما هو أجل التقادم حسب قانون المسطرة الجنائية؟", "ar", "قانون المسطرة الجنائية"),
+    ],
+)
+def test_a_text_named_by_a_title_no_indexed_text_has(question: str, language: str, mention: str) -> None:
+    assert unindexed_mentions(question, language, _INDEXED) == [mention]
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Selon le Code du travail marocain, combien de jours ?", "fr"),
+        ("What does Moroccan labour law say about overtime?", "en"),
+        ("Is the 2011 Constitution still in force?", "en"),
+        ("Que dit la loi sur les associations professionnelles ?", "fr"),
+        # the subject runs on into the question: the word next to the kind of text decides
+        ("ما الفرق بين سن التشغيل حسب مدونة الشغل والسن الأدنى للعاملات؟", "ar"),
+        # a numbered text is a reference, not a title; "act" as a deed is no text
+        ("Our company is covered by Law 65-99. Can it pay less?", "en"),
+        ("Can a domestic worker be hired by a private individual act?", "en"),
+        ("Under Moroccan law, what is the minimum wage?", "en"),
+        ("Quand le code d'accès est-il renouvelé ?", "fr"),
+    ],
+)
+def test_texts_indexed_or_not_named_are_not_taken_for_missing_ones(question: str, language: str) -> None:
+    assert unindexed_mentions(question, language, _INDEXED) == []
 
 
 _PASSPORT_FR = (
