@@ -55,10 +55,20 @@ _GLUED = re.compile(rf"(?<!\w)(?:ف|فـ|في|ب){_YEAR}(?![\d./-])")
 
 # a date right after a text's name or its promulgation names the text, not the time asked about
 # ("la loi du 17 juillet 1978", "decree 2-26-395 of May 2026", "المرسوم الصادر في دجنبر 2025")
+_KIND = (
+    r"(?:\b(?:loi|lois|law|decret|decree|dahir|code|arrete|order|reforme|reform)|قانون|القانون|مرسوم|المرسوم|"
+    r"ظهير|الظهير|قرار|القرار)"
+)
+_ISSUED = r"(?:\b(?:promulgue\w*|publie\w*|adopte\w*|enacted|issued|published)|صادر|الصادر|الصادره)"
+# a time word between a text's kind and the date makes the date the time asked about ("... par décret
+# en 2024", "بمرسوم خلال سنة 2024"), not the text's; after "issued"/"الصادر" it still dates the text
+_TIME_WORD = r"(?:en|in|during|pendant|durant|courant|خلال|في|فى|سنه|عام)\b"
 _NAMES_A_TEXT = re.compile(
-    r"(?:\b(?:loi|lois|law|decret|decree|dahir|code|arrete|order|reforme|reform|promulgue\w*|publie\w*|"
-    r"adopte\w*|enacted|issued|published|du|of|de|d)|قانون|القانون|مرسوم|المرسوم|ظهير|الظهير|صادر|الصادر|"
-    r"الصادره|قرار|القرار)\W*(?:\w+\W+)?$"
+    rf"(?:{_KIND}\W*(?:(?!{_TIME_WORD})\w+\W+)?|{_ISSUED}\W*(?:\w+\W+)?"
+    # "la loi du 17 juillet 1978", "decree 2-26-395 of May 2026": du / de / of after a kind or a number
+    # or after a pronoun standing for a text ("quel décret a remplacé celui d'octobre 2023 ?")
+    rf"|(?:{_KIND}|\d+[-./]\d+(?:[-./]\d+)?)\W+(?:[\w.-]+\W+)?(?:du|de|d|of)\W*"
+    r"|\b(?:celui|celle|ceux|celles|one|ones)\W+(?:du|de|d|of)\W*)$"
 )
 _WINDOW_WORDS = 3
 

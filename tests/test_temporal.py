@@ -23,6 +23,9 @@ pytestmark = pytest.mark.unit
         ("شحال كان السميك فالساعة فشهر دجنبر 2025؟", dt.date(2025, 12, 15), "month"),
         ("شحال كان السميك فالساعة فـ 2023؟", dt.date(2023, 7, 1), "year"),
         ("في شهر مارس ٢٠٢٦، كم كان الحد الأدنى للأجر اليومي؟", dt.date(2026, 3, 15), "month"),
+        # "de" after an ordinary word, or a time word after a text's kind: the time asked about
+        ("Sur mon bulletin de paie de mars 2018, était-ce au moins le SMIG ?", dt.date(2018, 3, 15), "month"),
+        ("كم بلغت الاعتمادات التي فتحتها الحكومة بمرسوم خلال سنة 2024؟", dt.date(2024, 7, 1), "year"),
     ],
 )
 def test_dates_and_years_in_a_question(question: str, date: dt.date, kind: str) -> None:
@@ -39,6 +42,9 @@ def test_dates_and_years_in_a_question(question: str, date: dt.date, kind: str) 
         "Under decree 2-26-395 of May 2026, who implements it?",
         "من هو الوزير المكلف بتنفيذ المرسوم الصادر في دجنبر 2025؟",
         "Combien de jours de congé pour une naissance ?",
+        "La loi promulguée en août 2016 s'applique-t-elle aux employées de maison ?",
+        "Que change la réforme de 2007 ?",
+        "Quel décret a remplacé celui d'octobre 2023 ?",
     ],
 )
 def test_no_date_when_the_question_names_a_text_or_none(question: str) -> None:
