@@ -27,7 +27,7 @@ from assistant.settings import Settings
 from ingest.local_client import LocalClient
 from ingest.sync import Syncer
 from tests.conftest import settings_env
-from tests.running_service import RunningService, start_service
+from tests.serving import Service, running_service
 
 pytestmark = pytest.mark.integration
 
@@ -65,17 +65,17 @@ def assert_congruent(local: Any, remote: Any, what: str) -> None:
 
 
 @pytest.fixture()
-def service(fresh: Settings) -> Iterator[RunningService]:
+def service(fresh: Settings) -> Iterator[Service]:
     fresh = fresh.model_copy(update={"api_rate_per_s": 1000.0, "api_rate_burst": 1000})
     with Syncer(fresh, index := shared_index(fresh)) as syncer:
         assert not syncer.run().failed
     del index
-    with start_service(fresh) as running:
+    with running_service(fresh, role_keys=False) as running:
         yield running
 
 
 @pytest.fixture()
-def clients(service: RunningService) -> Iterator[tuple[LocalClient, HttpClient, str]]:
+def clients(service: Service) -> Iterator[tuple[LocalClient, HttpClient, str]]:
     key = service.add_key("owner1", Role.OWNER)
     remote_settings = service.settings.model_copy(update={"api_url": service.url, "api_key": SecretStr(key)})
     local = LocalClient(service.settings, index=shared_index(service.settings))
@@ -150,7 +150,7 @@ def _dalil(settings: Settings, *args: str, env: dict[str, str]) -> subprocess.Co
 
 
 def test_command_line_through_the_service(
-    service: RunningService, clients: tuple[LocalClient, HttpClient, str]
+    service: Service, clients: tuple[LocalClient, HttpClient, str]
 ) -> None:
     """`dalil search|ask|sources|audit --json` print the same through DALIL_API_URL as in-process."""
     local, _, key = clients

@@ -29,7 +29,7 @@ from assistant.store import Where
 from ingest.sync import Syncer
 from server.jobs import INTERRUPTED, Job, JobKind, JobState, JobStore
 from tests.helpers import wait_until
-from tests.running_service import RunningService, start_service
+from tests.serving import Service, running_service
 
 pytestmark = pytest.mark.integration
 
@@ -42,18 +42,18 @@ class Keys:
 
 
 @pytest.fixture()
-def service(fresh: Settings) -> Iterator[RunningService]:
+def service(fresh: Settings) -> Iterator[Service]:
     fresh = fresh.model_copy(update={"api_rate_per_s": 1000.0, "api_rate_burst": 1000})
     index = Index(fresh)
     with Syncer(fresh, index) as syncer:
         report = syncer.run()
     index.close()
     assert not report.failed, report.as_dict()
-    with start_service(fresh) as running:
+    with running_service(fresh, role_keys=False) as running:
         yield running
 
 
-def keys_of(service: RunningService) -> Keys:
+def keys_of(service: Service) -> Keys:
     return Keys(
         *(
             service.add_key(name, role)
@@ -77,7 +77,7 @@ def wait_job(client: httpx.Client, key: str, job: dict[str, Any], timeout: float
     return state
 
 
-def test_keys_and_roles(service: RunningService) -> None:
+def test_keys_and_roles(service: Service) -> None:
     keys = keys_of(service)
     with service.client() as client:
         assert client.get("/v1/documents").status_code == 401
@@ -98,7 +98,7 @@ def test_keys_and_roles(service: RunningService) -> None:
         assert shown["audience"] == Audience.AGENTS.value
 
 
-def test_upload_limits(service: RunningService) -> None:
+def test_upload_limits(service: Service) -> None:
     keys = keys_of(service)
     limit = service.settings.tuning.max_file_bytes
     with service.client() as client:
@@ -144,7 +144,7 @@ Le samedi, seuls les retraits de passeports déjà instruits sont assurés, de n
 """
 
 
-def test_upload_withdraw_restore_edit_and_history(service: RunningService) -> None:
+def test_upload_withdraw_restore_edit_and_history(service: Service) -> None:
     keys = keys_of(service)
     defs_before = {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in service.settings.definitions_dir.glob("*")
@@ -251,7 +251,7 @@ def versioned_text(word: str) -> str:
 OLD, NEW = "trente", "quarante"
 
 
-def service_search(service: RunningService, key: str, query: str, doc_id: str) -> set[str]:
+def service_search(service: Service, key: str, query: str, doc_id: str) -> set[str]:
     """The versions of the regulation one search through the service returns."""
     with service.client() as client:
         found = client.post("/v1/search", headers=auth(key), json={"query": query, "k": 10})
@@ -264,7 +264,7 @@ class Window(threading.Thread):
     seen: set[str] | None = None
 
 
-def hold_the_replacement_open(service: RunningService, search: Callable[[], set[str]]) -> Window:
+def hold_the_replacement_open(service: Service, search: Callable[[], set[str]]) -> Window:
     """Make the job's writer pause for a second right after writing a document's new version
     (when it counts it, before deleting the old one), while `search` runs from another thread.
     Returns that thread; its `seen` is what the search saw."""
@@ -301,7 +301,7 @@ def version_seen(texts: list[str], what: str) -> str:
 
 
 def test_searches_and_answers_during_a_reindex_see_the_old_version_until_the_commit(
-    service: RunningService,
+    service: Service,
 ) -> None:
     keys = keys_of(service)
     path = service.settings.corpus_dir / "test_fr" / "reglement_archives.txt"
@@ -366,7 +366,7 @@ def test_searches_and_answers_during_a_reindex_see_the_old_version_until_the_com
     assert {f["path"].split("/")[0] for f in second["files"]} == {"test_ar"}, second["files"]
 
 
-def test_a_content_owners_ingest_through_the_client_is_a_job(service: RunningService, tmp_path: Path) -> None:
+def test_a_content_owners_ingest_through_the_client_is_a_job(service: Service, tmp_path: Path) -> None:
     keys = keys_of(service)
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -387,13 +387,13 @@ def test_a_content_owners_ingest_through_the_client_is_a_job(service: RunningSer
         client.ingest([folder])
 
 
-def client_jobs(service: RunningService, key: str) -> list[dict[str, Any]]:
+def client_jobs(service: Service, key: str) -> list[dict[str, Any]]:
     with service.client() as client:
         jobs: list[dict[str, Any]] = client.get("/v1/jobs", headers=auth(key)).json()
     return jobs
 
 
-def test_an_application_key_records_the_person_it_acts_for(service: RunningService) -> None:
+def test_an_application_key_records_the_person_it_acts_for(service: Service) -> None:
     """One key for the app, many agents: what a call does is recorded as "AGENT via KEY"; the header
     changes the record, never what the key may do."""
     keys = keys_of(service)
