@@ -148,7 +148,10 @@ class Retriever:
         count = self.index.store.count()
         if self._lexicon.is_stale(count):
             with self.index.lock:
-                self._lexicon.refresh(count, (dict(p) for p in self.index.store.scroll()))
+                store = self.index.store
+                self._lexicon.refresh(
+                    count, lambda ids: (dict(p) for p in store.scroll(Where(doc_ids=ids) if ids else None))
+                )
         return self._lexicon
 
     def _learned_leg(

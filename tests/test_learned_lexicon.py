@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.index import Index
-from assistant.lexicon.learned import aligned_articles, content_terms, ibm1
+from assistant.lexicon.learned import LearnedLexicon, aligned_articles, content_terms, ibm1
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from assistant.sparse import term_id
@@ -86,6 +86,37 @@ def test_articles_are_aligned_on_their_key_between_parallel_texts_only() -> None
         chunk("ar/marsoum.md", "ar", "1", "آخر", None),
     ]
     assert aligned_articles(rows) == {("ar", "fr"): [("واحد", "un")]}
+
+
+@pytest.mark.unit
+def test_a_parallel_declared_on_one_side_only_is_learned_from_both() -> None:
+    def chunk(doc: str, lang: str, key: str, text: str, parallel: str | None) -> dict[str, object]:
+        return {
+            "source": doc,
+            "doc_id": doc,
+            "doc_language": lang,
+            "language": lang,
+            "article_key": key,
+            "text": text,
+            "parallel": parallel,
+        }
+
+    rows = [chunk("ar/jamiyat.md", "ar", str(i), ar, "fr/associations.md") for i, (_, ar) in enumerate(PAIRS)]
+    rows += [chunk("fr/associations.md", "fr", str(i), fr, None) for i, (fr, _) in enumerate(PAIRS)]
+    rows += [chunk("ar/marsoum.md", "ar", "1", "مرسوم", None)]
+    asked: list[list[str] | None] = []
+
+    def scroll(ids: list[str] | None) -> list[dict[str, object]]:
+        asked.append(ids)
+        return [r for r in rows if ids is None or r["doc_id"] in ids]
+
+    lexicon = LearnedLexicon(iterations=8, min_df=2, keep=3, floor=0.1)
+    lexicon.refresh(len(rows), scroll)
+    assert asked == [None, ["fr/associations.md"]]  # the French text's chunks fetched in a second pass
+    assert set(lexicon.tables) == {("ar", "fr"), ("fr", "ar")}
+    assert lexicon.only_in("ar") == ["ar/marsoum.md"] and lexicon.only_in("fr") == []
+    lexicon.refresh(len(rows), scroll)
+    assert len(asked) == 2  # same number of chunks: nothing relearned
 
 
 @pytest.fixture()

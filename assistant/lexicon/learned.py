@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,23 +144,38 @@ class LearnedLexicon:
     def is_stale(self, count: int) -> bool:
         return count != self._count
 
-    def refresh(self, count: int, payloads: Iterable[dict[str, Any]]) -> None:
+    def refresh(self, count: int, scroll: Callable[[list[str] | None], Iterable[dict[str, Any]]]) -> None:
+        """Relearn from the index. `scroll(doc_ids)` yields the payloads of those documents (None:
+        every document). Only the texts of documents with a parallel are held in memory: one pass
+        over every payload, a second over the documents named only as another's parallel."""
         with self._lock:
             if count == self._count:
                 return
-            rows = list(payloads)
+            rows: list[dict[str, Any]] = []
+            doc_of: dict[str, str] = {}
+            language: dict[str, str] = {}
+            linked: set[str] = set()
+            for p in scroll(None):
+                source = str(p.get("source") or "")
+                doc_of.setdefault(source, str(p.get("doc_id") or ""))
+                language.setdefault(source, str(p.get("doc_language") or p.get("language") or ""))
+                if p.get("parallel"):
+                    linked |= {source, str(p["parallel"])}
+                    rows.append(p)
+            held = {str(p.get("source")) for p in rows}
+            others = sorted(doc_of[s] for s in linked - held if s in doc_of)
+            if others:
+                rows += list(scroll(others))
             tables: dict[tuple[str, str], Table] = {}
             for (la, lb), pairs in aligned_articles(rows).items():
                 tokenised = [(content_terms(x, la), content_terms(y, lb)) for x, y in pairs]
                 tables[(la, lb)] = ibm1(tokenised, self.iterations, self.min_df, self.keep, self.floor)
                 swapped = [(y, x) for x, y in tokenised]
                 tables[(lb, la)] = ibm1(swapped, self.iterations, self.min_df, self.keep, self.floor)
-            linked = {str(p["source"]) for p in rows if p.get("parallel")}
-            linked |= {str(p["parallel"]) for p in rows if p.get("parallel")}
             single: dict[str, set[str]] = defaultdict(set)
-            for p in rows:
-                if str(p.get("source") or "") not in linked:
-                    single[str(p.get("doc_language") or p.get("language") or "")].add(str(p["doc_id"]))
+            for source, doc_id in doc_of.items():
+                if source not in linked:
+                    single[language[source]].add(doc_id)
             self.tables = tables
             self.single = {lang: sorted(ids) for lang, ids in single.items()}
             self._count = count
