@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from assistant.legal import article_key, normalise_law_number
 from assistant.sparse import STOPWORDS, terms
+from assistant.temporal import MONTH_NAMES
 from assistant.textnorm import fold, to_ascii_digits
 from assistant.tuning import TUNING
 
@@ -317,6 +318,7 @@ def unindexed_mentions(question: str, language: str, indexed: list[IndexedName])
                 t
                 for w in _NAME_TOKEN.findall(subject)
                 if not w.isdigit()
+                and fold(w, canonical_lam_alef=False) not in MONTH_NAMES
                 and (t := [x for x in terms(w, language) if not x.startswith("~")])
                 and not set(t) & generic
             ]

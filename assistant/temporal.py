@@ -29,6 +29,8 @@ _MONTHS = {
     "كانون الثاني": 1, "شباط": 2, "اذار": 3, "نيسان": 4, "ايار": 5, "حزيران": 6, "تموز": 7,
     "اب": 8, "ايلول": 9, "تشرين الاول": 10, "تشرين الثاني": 11, "كانون الاول": 12,
 }  # fmt: skip
+# every month name, folded: a date inside a text's name is not a subject word ("law of 17 July 1978")
+MONTH_NAMES = frozenset(w for name in _MONTHS for w in name.split())
 _BEFORE = r"(?:avant|before|prior\s+to|قبل)"
 _AFTER = r"(?:apres|after|depuis|since|بعد|منذ)"
 _IN = (

@@ -123,6 +123,7 @@ _INDEXED = [
     *indexed_names(
         {"fr": ["loi sur les associations"], "en": ["law on associations"], "ar": ["قانون الجمعيات"]}
     ),
+    *indexed_names({"fr": ["Loi n° 78-753 du 17 juillet 1978"], "en": ["French law of 1978"]}),
 ]
 
 
@@ -159,6 +160,9 @@ def test_a_text_named_by_a_title_no_indexed_text_has(question: str, language: st
         ("Can a domestic worker be hired by a private individual act?", "en"),
         ("Under Moroccan law, what is the minimum wage?", "en"),
         ("Quand le code d'accès est-il renouvelé ?", "fr"),
+        # a date in the name: its year is the text's, the day and month are no subject words
+        ("Under the law of 17 July 1978, can I see my file?", "en"),
+        ("Selon la loi du 17 juillet 1978, puis-je consulter mon dossier ?", "fr"),
     ],
 )
 def test_texts_indexed_or_not_named_are_not_taken_for_missing_ones(question: str, language: str) -> None:
