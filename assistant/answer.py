@@ -31,7 +31,7 @@ from assistant.messages import (
 from assistant.modes import AnswerMode, Audience, GroundingAction, SearchMode
 from assistant.privacy import Pseudonymiser, StreamRestorer, restore
 from assistant.prompts import load_prompts
-from assistant.references import unindexed_governing_texts
+from assistant.references import find_references, unindexed_governing_texts
 from assistant.refusal import Decision, decide, signals
 from assistant.retrieval import Result, Retriever, SearchResponse
 from assistant.sparse import terms
@@ -193,7 +193,10 @@ class Assistant:
         """The calibrated answer-or-refuse decision from the signals of `assistant.refusal`."""
         top = resp.results[: self.tuning.context_k]
         passages = [(r.text, r.language, r.in_force) for r in top]
-        named = [n for n in resp.references.asked if n in self.retriever.known_laws]
+        # a text named by its number is asked about whatever its dates ("la loi 19-12 s'appliquait-elle
+        # en 2016 ?"); a name several successive texts share ("le décret sur le SMIG") is not
+        numbered = find_references(question).laws
+        named = [n for n in resp.references.asked if n in self.retriever.known_laws and n in numbered]
         dated_in_force = None if named else _series_in_force(resp.results)
         floor = self.tuning.min_similarity_for(self.retriever.index.embedder.name)
         sig = signals(

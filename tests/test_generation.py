@@ -179,6 +179,16 @@ def test_a_text_named_by_a_title_no_indexed_text_has_is_refused(retriever) -> No
     assert not answer.refused and answer.citations
 
 
+def test_a_name_successive_texts_share_does_not_lift_the_period_check(retriever) -> None:  # type: ignore[no-untyped-def]
+    # both transport-allowance decrees go by this name; neither was in force in 2023
+    answer = Assistant(retriever).ask(
+        "Quel était le montant de la prime de transport selon le décret sur la prime de transport en 2023 ?",
+        mode="extractive",
+    )
+    assert answer.refused and "2023" in answer.answer
+    assert answer.grounding["decision"]["reason"] == "period"
+
+
 def test_follow_up_is_made_standalone_without_a_model(retriever) -> None:  # type: ignore[no-untyped-def]
     history = [
         {"role": "user", "content": QUESTION_FR},

@@ -169,6 +169,36 @@ def test_texts_indexed_or_not_named_are_not_taken_for_missing_ones(question: str
     assert unindexed_mentions(question, language, _INDEXED) == []
 
 
+def test_names_in_a_collection_definition_map_a_language_to_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from assistant.corpus import load_collections
+    from assistant.errors import ConfigError
+
+    (tmp_path / "lois.yaml").write_text(
+        "name: lois\ndocuments:\n  a.md:\n    names: [Code du travail]\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="names must map a language to a list of names"):
+        load_collections(tmp_path)
+    (tmp_path / "lois.yaml").write_text(
+        "name: lois\ndocuments:\n  a.md:\n    names: {fr: [Code du travail], en: [Labour Code]}\n",
+        encoding="utf-8",
+    )
+    assert load_collections(tmp_path)["lois"].documents["a.md"].names == {
+        "fr": ["Code du travail"],
+        "en": ["Labour Code"],
+    }
+
+
+def test_every_document_of_the_repository_has_names_in_the_three_languages() -> None:
+    from pathlib import Path
+
+    from assistant.corpus import load_collections
+
+    corpora = Path(__file__).resolve().parent.parent / "corpora"
+    for c in load_collections(corpora).values():
+        for name, meta in c.documents.items():
+            assert set(meta.names) == {"fr", "ar", "en"}, f"{c.name}/{name}: names in {sorted(meta.names)}"
+
+
 _PASSPORT_FR = (
     "Par dérogation au calendrier prévu par le décret n° 2-06-478 pris pour l'application de la loi "
     "n° 35-06 créant la carte nationale d'identité électronique, promulguée par le dahir n° 1-07-149, "
