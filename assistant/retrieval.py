@@ -15,7 +15,7 @@ from assistant.dates import FAR_FUTURE, date_int, parse_date
 from assistant.errors import QueryError
 from assistant.index import Index
 from assistant.language import LANGUAGES, detect
-from assistant.lexicon import translations
+from assistant.lexicon import darija_to_msa, translations
 from assistant.lexicon.learned import LearnedLexicon
 from assistant.modes import Audience, SearchMode, parse_audience
 from assistant.payload import ChunkPayload, as_payload
@@ -297,9 +297,13 @@ class Retriever:
     ) -> tuple[list[Result], float]:
         """Every candidate for one question, best first, validity applied (and when the search
         itself started, for the timings)."""
-        dense = self.index.embed_query(text) if mode in (SearchMode.HYBRID, SearchMode.DENSE) else None
+        # a Darija question is searched with the Modern Standard Arabic of its Darija words too
+        # (lexicon/darija.yaml): the texts are in MSA ("شحال كيتخلصو" -> "كم تؤدى")
+        msa = darija_to_msa(text) if language == "ar" else []
+        query = " ".join([text, *msa])
+        dense = self.index.embed_query(query) if mode in (SearchMode.HYBRID, SearchMode.DENSE) else None
         sparse = (
-            self.index.sparse.encode_query(text, language)
+            self.index.sparse.encode_query(query, language)
             if mode in (SearchMode.HYBRID, SearchMode.SPARSE)
             else None
         )

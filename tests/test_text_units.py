@@ -199,6 +199,23 @@ def test_every_document_of_the_repository_has_names_in_the_three_languages() -> 
             assert set(meta.names) == {"fr", "ar", "en"}, f"{c.name}/{name}: names in {sorted(meta.names)}"
 
 
+def test_darija_words_are_given_their_standard_arabic() -> None:
+    from assistant.lexicon import darija_to_msa
+
+    assert darija_to_msa("شحال كيتخلص الكونجي ديال الخدامة؟") == [
+        "كم",
+        "يؤدى",
+        "يدفع",
+        "العطلة",
+        "الإجازة",
+        "أجيرة",
+        "عاملة",
+    ]
+    # with the article or a proclitic glued to the word
+    assert darija_to_msa("وراجلي فالخدمة") == ["زوجي", "عمل", "شغل"]
+    assert darija_to_msa("ما هي مدة العطلة السنوية؟") == []  # standard Arabic: nothing to add
+
+
 _PASSPORT_FR = (
     "Par dérogation au calendrier prévu par le décret n° 2-06-478 pris pour l'application de la loi "
     "n° 35-06 créant la carte nationale d'identité électronique, promulguée par le dahir n° 1-07-149, "

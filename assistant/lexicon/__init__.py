@@ -93,3 +93,27 @@ def country_names(word: str) -> list[tuple[str, str]]:
         if candidate in names:
             return names[candidate]
     return []
+
+
+@lru_cache(maxsize=1)
+def _darija() -> dict[str, list[str]]:
+    raw = yaml.safe_load(files("assistant.lexicon").joinpath("darija.yaml").read_text(encoding="utf-8"))
+    return {fold(str(k), canonical_lam_alef=False): [str(v) for v in (vs or [])] for k, vs in raw.items()}
+
+
+_DARIJA_CLITIC = re.compile(r"^(?:و|ف|ب|ل)?(?:ال)?")
+
+
+def darija_to_msa(question: str) -> list[str]:
+    """The Modern Standard Arabic equivalents of the Darija words of a question (darija.yaml), in
+    their order; a word keeps its place even when it has none (`ديال`)."""
+    table = _darija()
+    out: list[str] = []
+    for word in re.findall(r"[^\W\d_]+", fold(question, canonical_lam_alef=False)):
+        if word in table:
+            out.extend(table[word])
+            continue
+        bare = _DARIJA_CLITIC.sub("", word)
+        if bare != word and len(bare) > 2 and bare in table:
+            out.extend(table[bare])
+    return out
