@@ -86,13 +86,16 @@ class TextName:
     language: str
     words: tuple[frozenset[str], ...]
     law: str
+    # a one-word name in Latin script is matched only as written with its capital ("la Constitution",
+    # not "la constitution d'une association")
+    capital: str | None = None
 
 
 def text_name(name: str, language: str, law: str) -> TextName | None:
-    words = tuple(
-        frozenset(ts) for w in _NAME_TOKEN.findall(to_ascii_digits(name)) if (ts := _word_terms(w, language))
-    )
-    return TextName(language, words, normalise_law_number(law)) if words else None
+    tokens = [w for w in _NAME_TOKEN.findall(to_ascii_digits(name)) if _word_terms(w, language)]
+    words = tuple(frozenset(_word_terms(w, language)) for w in tokens)
+    capital = tokens[0] if len(tokens) == 1 and tokens[0][:1].isupper() else None
+    return TextName(language, words, normalise_law_number(law), capital) if words else None
 
 
 def _word_terms(word: str, language: str) -> set[str]:
@@ -119,6 +122,8 @@ def _named_by_title(text: str, language: str, names: list[TextName]) -> list[tup
             window = tokens[i : i + width]
             if not any(window[0][2] & w for w in name.words):
                 continue  # a window starts on one of the name's words
+            if name.capital and not text[window[0][0] : window[0][1]][:1].isupper():
+                continue
             if all(any(ts & w for _, _, ts in window) for w in name.words):
                 found.append((name.law, window[0][0], window[-1][1]))
                 break
@@ -222,11 +227,17 @@ def unindexed_governing_texts(
 
 
 # ---------------------------------------------------------------- texts named by a title no indexed text has
-# A text named by its kind and subject ("le code pénal", "the Code of Obligations and Contracts",
-# "قانون المسطرة الجنائية", "the 1996 Constitution"): the subject follows the kind in French and
-# Arabic, and comes before it (or after "of"/"on") in English.
-_SUBJECT = r"((?:[^\W_]+[’'\s-]+){0,5}?[^\W_]+)"
-_STOP = r"(?=\s*(?:[,.;:?!؟،()]|$|\s(?:qui|que|pour|est|sont|a|ont|doit|prévoit|prevoit|fixe|dit|selon|en|au|dans|lorsque|si)\b))"
+# A code or a constitution named by its title ("le code pénal", "the Penal Code", "the Code of
+# Obligations and Contracts", "قانون المسطرة الجنائية", "مدونة التجارة", "the 1996 Constitution"):
+# codes and constitutions are a closed family of titled texts. "La loi sur le licenciement", "required
+# by law", "القانون المنظم للشغل" say what the law says about a subject, not which text: never taken.
+_STOP = r"(?=\s*(?:[,.;:?!؟،()]|$|\s(?:qui|que|pour|est|sont|a|ont|doit|prévoit|prevoit|fixe|dit|selon|en|au|dans|lorsque|si|set|say|says|sets|provide|provides|require|requires|for|in|on|about)\b))"
+# what may stand before "Code" in an English title ("the Penal Code", "the Tax Code"); "dress code" is none
+_EN_CODES = (
+    r"penal|civil|criminal|commercial|commerce|tax|family|labour|labor|nationality|customs|electoral|road|"
+    r"highway|investment|trade|procedure|procedural|administrative|maritime|mining|forestry|land|urban|"
+    r"insurance|banking|health|election|election|postal|personal\s+status"
+)
 _MENTIONS: dict[str, list[re.Pattern[str]]] = {
     "fr": [
         re.compile(
@@ -234,31 +245,26 @@ _MENTIONS: dict[str, list[re.Pattern[str]]] = {
             r"de\s+la\s+route|des\s+\w+|du\s+\w+|de\s+la\s+\w+|de\s+l['’]\w+)(?:\s+(?:et\s+)?(?:des\s+|du\s+|de\s+la\s+)?\w+){0,3}?)"
             + _STOP
         ),
-        re.compile(
-            r"\b(?:loi|dahir|décret|decret)\s+((?:organique\s+)?(?:sur|relative?\s+(?:à|a|au|aux)|portant|"
-            r"réglementant|reglementant|concernant|de\s+finances)\s+" + _SUBJECT + r")" + _STOP,
-            re.I,
-        ),
         re.compile(r"\b[Cc]onstitution\s+((?:de|du|of)\s+(?:\d{4}))"),
     ],
     "en": [
+        re.compile(rf"\b((?:\d{{4}}\s+)?(?:{_EN_CODES}))\s+[Cc]ode\b", re.I),
+        re.compile(r"\b(\d{4}(?:\s+[Mm]oroccan)?)\s+[Cc]onstitution\b"),
+        re.compile(r"\b[Cc]onstitution\s+(of\s+\d{4})\b"),
         re.compile(
-            r"\b((?:[\w'-]+\s+){0,2}?[\w'-]+)\s+(?:[Cc]ode|[Ll]aw|Act|[Cc]onstitution)\b"
-            r"(?!\s+(?:of|on)\b)(?!\s*(?:n[°o]\.?|no\.?|number|#)?\s*\d)",
-        ),
-        re.compile(
-            r"\b(?:code|law|act|decree|dahir)\s+((?:of|on|relating\s+to|governing)\s+(?:the\s+)?"
-            + _SUBJECT
-            + r")"
-            + _STOP,
-            re.I,
+            r"\b[Cc]ode\s+(of\s+(?:the\s+)?(?:[A-Z][\w'-]*|and|of|the)(?:\s+(?:[A-Z][\w'-]*|and|of|the)){0,5})"
         ),
     ],
     "ar": [
-        re.compile(r"(?:قانون|مدونة|مدونه|ظهير|مرسوم)\s+((?:ال\w+)(?:\s+(?:ال\w+|و\w+)){0,3})"),
+        re.compile(r"(?:قانون|مدونة|مدونه)\s+((?:ال\w+)(?:\s+(?:ال\w+|و\w+)){0,3})"),
         re.compile(r"(?:دستور|الدستور)\s+((?:سنة|لسنة|عام)?\s*\d{4})"),
     ],
 }
+# what qualifies a text rather than names it: "القانون المنظم للشغل", "القانون اللي كينظم ..."
+_QUALIFIERS_AR = set(
+    "المنظم المنظمه المتعلق المتعلقه المحدد المحدده الخاص الخاصه الساري المطبق المؤطر المعدل المتمم الصادر "
+    "الذي التي اللي المذكور الجاري المعمول الجديد الحالي الاساسي".split()
+)
 # words that describe any text of the country, not one text
 _GENERIC = {
     "fr": "marocain marocaine marocains marocaines maroc actuel actuelle actuellement vigueur applicable nouveau "
@@ -323,8 +329,10 @@ def unindexed_mentions(question: str, language: str, indexed: list[IndexedName])
                 and not set(t) & generic
             ]
             if language == "en" and i == 0:
-                words.reverse()  # "the Moroccan penal code": the word next to "code" says which code
+                words.reverse()  # "the tax code": the word next to "code" says which code
             if not words and not years:
+                continue
+            if language == "ar" and fold(subject.split()[0], canonical_lam_alef=False) in _QUALIFIERS_AR:
                 continue
             # the subject may run on into the question ("مدونة الشغل والسن الأدنى"): the word next to
             # the kind of text says which text it is, and a year, if given, must be the text's

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,7 @@ class Retriever:
         self.collections = load_collections(self.settings.definitions_dir)
         self._present_languages: set[str] | None = None
         self._vocabulary = Vocabulary()
+        self._title_names: list[IndexedName] = []  # the indexed documents' titles (vocabulary())
         t = self.tuning
         self._lexicon = LearnedLexicon(
             t.learned_lexicon_iterations,
@@ -132,9 +134,31 @@ class Retriever:
         when the number of chunks changes."""
         count = self.index.store.count()
         if self._vocabulary.is_stale(count):
+            titles: dict[str, tuple[str, str]] = {}
+
+            def rows() -> Iterator[dict[str, Any]]:
+                for p in self.index.store.scroll():
+                    if p.get("title"):
+                        titles.setdefault(p["doc_id"], (p["title"], p.get("doc_language") or p["language"]))
+                    yield dict(p)
+
             with self.index.lock:
-                self._vocabulary.refresh(count, (dict(p) for p in self.index.store.scroll()))
+                self._vocabulary.refresh(count, rows())
+            if titles:
+                self._title_names = [
+                    n for title, lang in titles.values() for n in indexed_names({lang: [title]})
+                ]
         return self._vocabulary
+
+    def unindexed_mentions(self, question: str, language: str) -> list[str]:
+        """The codes and constitutions the question names by a title no indexed text has: checked
+        against the collection definitions' names and titles, then, when one seems missing, against
+        the titles of every indexed document (uploads included)."""
+        found = unindexed_mentions(question, language, self.indexed_names)
+        if found:
+            self.vocabulary()
+            found = unindexed_mentions(question, language, self.indexed_names + self._title_names)
+        return found
 
     def warm(self) -> None:
         """Build now what the first question would otherwise wait for (the index's vocabulary and
@@ -252,7 +276,7 @@ class Retriever:
                 refs.articles,
                 refs.in_passing,
             )
-        refs.unindexed = unindexed_mentions(text if asked is None else asked, language, self.indexed_names)
+        refs.unindexed = self.unindexed_mentions(text if asked is None else asked, language)
         pool = max(k * tuning.candidates_per_result, tuning.min_candidates)
         t_embed = time.perf_counter()
         results, t_search = self._ranking(text, language, refs, where, mode, pool, date_int(on))
@@ -299,7 +323,7 @@ class Retriever:
         itself started, for the timings)."""
         # a Darija question is searched with the Modern Standard Arabic of its Darija words too
         # (lexicon/darija.yaml): the texts are in MSA ("شحال كيتخلصو" -> "كم تؤدى")
-        msa = darija_to_msa(text) if language == "ar" else []
+        msa = darija_to_msa(text) if language == "ar" and detect(text).dialect == "darija" else []
         query = " ".join([text, *msa])
         dense = self.index.embed_query(query) if mode in (SearchMode.HYBRID, SearchMode.DENSE) else None
         sparse = (
@@ -313,7 +337,10 @@ class Retriever:
             if refs and mode == SearchMode.HYBRID:
                 hits = self._boost_references(hits, refs, text, language, dense, sparse, where, pool)
         hits = self.reranker.rerank(text, hits)
-        return self._apply_validity(hits, on, set(refs.asked)), t_search
+        # only a text named by its number escapes the demotion: a name successive texts share ("the
+        # minimum wage decree") leaves the one in force first
+        numbered = set(refs.asked) & set(find_references(text, self.known_laws).laws)
+        return self._apply_validity(hits, on, numbered), t_search
 
     def _languages(self) -> set[str]:
         if self._present_languages is None:
@@ -406,6 +433,9 @@ class Retriever:
             scoped = Where(**{**flt.__dict__, "languages": [lang]})
             if translated is not None and translated.indices:
                 legs.append(Leg(SPARSE, translated, scoped, depth))
+            # inside the one text asked about, its translated terms are the only lexical leg: they
+            # weigh as the glossary's (learned_lexicon_weight is for searching beside the question's
+            # own language; 0 turns both off)
             learned = self.learned_lexicon().translate(text, language, lang)
             if learned is not None and self.tuning.learned_lexicon_weight > 0:
                 legs.append(Leg(SPARSE, learned, scoped, depth))

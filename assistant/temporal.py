@@ -75,9 +75,17 @@ _NAMES_A_TEXT = re.compile(
 _WINDOW_WORDS = 3
 
 
-def _names_a_text(text: str, start: int) -> bool:
-    before = " ".join(text[:start].split()[-_WINDOW_WORDS:])
-    return bool(_NAMES_A_TEXT.search(before + " "))
+_ISSUED_BEFORE = re.compile(rf"{_ISSUED}\W*(?:\w+\W+)?$")
+
+
+def _names_a_text(text: str, start: int, after_time_word: bool = False) -> bool:
+    """Whether the date at `start` dates a text rather than the time asked about. A date introduced
+    by a time word ("par décret en 2024", "بمرسوم خلال سنة 2024") dates a text only after its
+    promulgation ("promulguée en août 2016", "الصادر في دجنبر 2025")."""
+    before = " ".join(text[:start].split()[-_WINDOW_WORDS:]) + " "
+    if after_time_word:
+        return bool(_ISSUED_BEFORE.search(before))
+    return bool(_NAMES_A_TEXT.search(before))
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,7 @@ def asked_date(question: str) -> AskedDate | None:
         if d:
             found.append((m.start(), AskedDate(d, m.group(0).strip(), "day" if day else "month")))
     taken = [(start, start + len(a.text)) for start, a in found]
+    timed: set[int] = set()  # years introduced by a time word ("en 2024", "خلال سنة 2024")
     for pattern in (_YEAR_AFTER_WORD, _GLUED):
         for m in pattern.finditer(text):
             if any(s <= m.start() < e or s < m.end() <= e for s, e in taken):
@@ -129,8 +138,9 @@ def asked_date(question: str) -> AskedDate | None:
                 found.append((m.start(), AskedDate(dt.date(year + 1, 1, 1), m.group(0), "after")))
             else:
                 found.append((m.start(), AskedDate(dt.date(year, 7, 1), m.group(0), "year")))
+                timed.add(m.start())
             taken.append((m.start(), m.end()))
-    found = [(start, a) for start, a in found if not _names_a_text(text, start)]
+    found = [(start, a) for start, a in found if not _names_a_text(text, start, start in timed)]
     if not found:
         return None
     return min(found, key=lambda f: f[0])[1]

@@ -199,11 +199,14 @@ def _open_in_background(app: FastAPI, settings: Settings, chat: ChatModel | None
     def run() -> None:
         try:
             dalil = Dalil.open(settings, chat=chat, shared=True)
-            dalil.retriever.warm()  # the first question does not pay for it
         except Exception as exc:  # reported by /readyz and every route that needs the index
             app.state.open_error = str(exc)
             logger().error("the index could not be opened", extra={"error": str(exc)})
             return
+        try:
+            dalil.retriever.warm()  # the first question does not pay for it
+        except Exception as exc:  # an optimisation: the first question builds what is missing
+            logger().warning("warming the retriever failed", extra={"error": str(exc)})
         app.state.dalil = dalil
         # the job runner starts with the index: jobs a stopped service left are marked interrupted now
         from server.documents import ensure_jobs

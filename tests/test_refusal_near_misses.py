@@ -32,7 +32,8 @@ def _vocab(*texts: tuple[str, str]) -> Vocabulary:
         "كم ثمن جواز السفر؟",
         # Darija: "how much do I pay / does it give / is it paid"
         "شحال خاصني نخلص على الاشتراك؟",
-        "شحال كتعطي الدولة فالمنحة؟",
+        "شحال كيخلصو الساعة؟",
+        "شحال كيخلصوني على الساعات الإضافية؟",
         "شحال كيتخلص الامتحان؟",
         "واش كاينة شي منحة على الولادة؟ شحال؟",
     ],
@@ -50,6 +51,7 @@ def test_questions_asking_for_a_sum_or_a_rate(question: str) -> None:
         "How long is the trial period?",
         "ما هي مدة فترة الاختبار؟",
         "شحال كتدوم فترة التجربة؟",
+        "شحال كيعطيو ديال الكونجي فالعام؟",  # how many days, not how much
     ],
 )
 def test_other_questions_do_not_ask_for_an_amount(question: str) -> None:

@@ -82,6 +82,16 @@ def test_a_text_called_by_its_name_is_searched_as_if_its_number_were_given(retri
     assert retriever.search(merged, k=3, asked="Et pour une amende ?").references.laws == []
 
 
+def test_a_name_successive_texts_share_leaves_the_text_in_force_first(retriever) -> None:  # type: ignore[no-untyped-def]
+    resp = retriever.search("Quel montant fixe le décret sur la prime de transport ?", k=6, date="2026-03-01")
+    assert set(resp.references.asked) == {"2-99-10", "2-98-10"}
+    docs = [r.doc_id for r in resp.results]
+    assert docs[0] == "test_ar:marsoum_2-99-10_minha.txt", docs
+    assert docs.index("test_ar:marsoum_2-99-10_minha.txt") < docs.index(
+        "test_ar:marsoum_2-98-10_minha_old.txt"
+    )
+
+
 def test_public_users_never_see_agent_only_texts(retriever) -> None:  # type: ignore[no-untyped-def]
     q = "code d'accès interne au registre renouvelé chaque trimestre"
     public = retriever.search(q, k=10, audience="public")
@@ -115,3 +125,32 @@ def test_bad_queries_get_clear_errors(retriever, query, kwargs, message) -> None
 def test_punctuation_only_gives_empty_result_with_reason(retriever) -> None:  # type: ignore[no-untyped-def]
     resp = retriever.search("?!… ;;", k=3)
     assert resp.results == [] and "no words" in (resp.reason or "")
+
+
+def test_a_code_indexed_without_a_definition_is_known_by_its_title(tmp_path, embed_cache) -> None:  # type: ignore[no-untyped-def]
+    from assistant.index import Index as _Index
+    from ingest.sync import Syncer
+    from tests.conftest import make_settings
+
+    root = tmp_path / "root"
+    (root / "corpus" / "lois").mkdir(parents=True)
+    (root / "defs").mkdir()
+    (root / "defs" / "lois.yaml").write_text(
+        "name: lois\naudience: public\nlanguage: fr\nfolder: lois\n", encoding="utf-8"
+    )
+    (root / "corpus" / "lois" / "Code_des_assurances.md").write_text(
+        "# Article 1\n\nL'assureur règle le sinistre dans un délai de trente jours.\n", encoding="utf-8"
+    )
+    settings = make_settings(root, tmp_path / "data", embed_cache)
+    index = _Index(settings)
+    try:
+        with Syncer(settings, index) as syncer:
+            assert not syncer.run().failed
+        retriever = Retriever(index)
+        # its title comes from its file name, not from a collection definition
+        assert retriever.search("Selon le Code des assurances, quel délai ?", k=3).references.unindexed == []
+        assert retriever.search("Selon le code pénal, quelle peine ?", k=3).references.unindexed == [
+            "code pénal"
+        ]
+    finally:
+        index.close()

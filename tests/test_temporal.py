@@ -26,6 +26,8 @@ pytestmark = pytest.mark.unit
         # "de" after an ordinary word, or a time word after a text's kind: the time asked about
         ("Sur mon bulletin de paie de mars 2018, était-ce au moins le SMIG ?", dt.date(2018, 3, 15), "month"),
         ("كم بلغت الاعتمادات التي فتحتها الحكومة بمرسوم خلال سنة 2024؟", dt.date(2024, 7, 1), "year"),
+        ("Combien de crédits ont été ouverts par décret en 2024 ?", dt.date(2024, 7, 1), "year"),
+        ("What did the minimum wage decree set in 2023?", dt.date(2023, 7, 1), "year"),
     ],
 )
 def test_dates_and_years_in_a_question(question: str, date: dt.date, kind: str) -> None:

@@ -73,6 +73,15 @@ _NAMES = [
 ]
 
 
+def test_a_one_word_name_is_matched_only_with_its_capital():
+    names = [n for n in [text_name("Constitution", "fr", "1-11-91")] if n is not None]
+    found = find_references(
+        "Quelles sont les formalités de constitution d'une association ?", names=names, language="fr"
+    )
+    assert found.laws == []
+    assert find_references("Que garantit la Constitution ?", names=names, language="fr").laws == ["1-11-91"]
+
+
 def test_a_text_called_by_its_name_is_a_reference():
     refs = find_references(
         "Selon le Code du travail, combien de jours de congé ?", names=_NAMES, language="fr"
@@ -139,6 +148,8 @@ _INDEXED = [
             "Code of Obligations and Contracts",
         ),
         ("Which article of the 1996 Constitution dealt with the opposition?", "en", "1996 Constitution"),
+        ("What does the Tax Code say about rent?", "en", "Tax Code"),
+        ("Quelles sont les règles du code de la route ?", "fr", "code de la route"),
         ("ما هو أجل التقادم حسب قانون المسطرة الجنائية؟", "ar", "قانون المسطرة الجنائية"),
     ],
 )
@@ -160,6 +171,17 @@ def test_a_text_named_by_a_title_no_indexed_text_has(question: str, language: st
         ("Can a domestic worker be hired by a private individual act?", "en"),
         ("Under Moroccan law, what is the minimum wage?", "en"),
         ("Quand le code d'accès est-il renouvelé ?", "fr"),
+        # what the law says about a subject is no text's title
+        ("Que dit la loi sur le licenciement abusif ?", "fr"),
+        ("Que dit la loi concernant le divorce ?", "fr"),
+        ("Is my employer breaking the law if he does not pay overtime?", "en"),
+        ("Is it against the law to fire a pregnant woman?", "en"),
+        ("What does the law on maternity leave say?", "en"),
+        ("Can my employer impose a dress code at work?", "en"),
+        ("Does my company's code of conduct override the Labour Code?", "en"),
+        ("ما هو الظهير المنظم للجمعيات؟", "ar"),
+        ("ما هو القانون المنظم للشغل في المغرب؟", "ar"),
+        ("شنو هو القانون اللي كينظم الخدامات فالديور؟", "ar"),
         # a date in the name: its year is the text's, the day and month are no subject words
         ("Under the law of 17 July 1978, can I see my file?", "en"),
         ("Selon la loi du 17 juillet 1978, puis-je consulter mon dossier ?", "fr"),
