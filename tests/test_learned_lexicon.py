@@ -117,6 +117,11 @@ def test_a_parallel_declared_on_one_side_only_is_learned_from_both() -> None:
     assert lexicon.only_in("ar") == ["ar/marsoum.md"] and lexicon.only_in("fr") == []
     lexicon.refresh(len(rows), scroll)
     assert len(asked) == 2  # same number of chunks: nothing relearned
+    # a declared parallel that is not indexed links nothing: the text is in one language only
+    alone = [r for r in rows if r["doc_id"] != "fr/associations.md"]
+    lexicon = LearnedLexicon(iterations=8, min_df=2, keep=3, floor=0.1)
+    lexicon.refresh(len(alone), lambda ids: [r for r in alone if ids is None or r["doc_id"] in ids])
+    assert lexicon.tables == {} and lexicon.only_in("ar") == ["ar/jamiyat.md", "ar/marsoum.md"]
 
 
 @pytest.fixture()

@@ -154,14 +154,18 @@ class LearnedLexicon:
             rows: list[dict[str, Any]] = []
             doc_of: dict[str, str] = {}
             language: dict[str, str] = {}
-            linked: set[str] = set()
+            declared: set[tuple[str, str]] = set()
             for p in scroll(None):
                 source = str(p.get("source") or "")
                 doc_of.setdefault(source, str(p.get("doc_id") or ""))
                 language.setdefault(source, str(p.get("doc_language") or p.get("language") or ""))
                 if p.get("parallel"):
-                    linked |= {source, str(p["parallel"])}
+                    declared.add((source, str(p["parallel"])))
                     rows.append(p)
+            # a parallel that is not indexed (withdrawn, never ingested) links nothing: the text is
+            # then in one language only
+            linked = {x for a, b in declared if a in doc_of and b in doc_of for x in (a, b)}
+            rows = [p for p in rows if str(p.get("source")) in linked]
             held = {str(p.get("source")) for p in rows}
             others = sorted(doc_of[s] for s in linked - held if s in doc_of)
             if others:
